@@ -1,0 +1,1 @@
+"""chatgate: a self-hosted LLM gateway."""

@@ -1,0 +1,100 @@
+"""The request context and the one dependency through which every route declares its permission."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatgate.authz import Actor, Permission, Role
+from chatgate.errors import ApiError
+from chatgate.ids import utcnow
+from chatgate.runtime import Runtime
+from chatgate.store import users as user_store
+from chatgate.users.tokens import hash_token
+
+MAX_TOKEN_LENGTH = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    runtime: Runtime
+    actor: Actor | None
+
+    @property
+    def user(self) -> Actor:
+        """The authenticated actor (routes above PUBLIC always have one)."""
+        if self.actor is None:  # pragma: no cover - guaranteed by Requires
+            raise ApiError(401, "unauthenticated", "a valid token is required")
+        return self.actor
+
+    def resolve_user_id(self, raw: str) -> uuid.UUID:
+        """Path user ids accept ``me`` for the caller."""
+        if raw == "me":
+            user_id = self.user.user_id
+            if user_id is None:  # pragma: no cover
+                raise ApiError(404, "not_found", "user not found")
+            return user_id
+        try:
+            return uuid.UUID(raw)
+        except ValueError:
+            raise ApiError(404, "not_found", "user not found") from None
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+async def authenticate(request: Request, runtime: Runtime) -> Actor | None:
+    token = bearer_token(request)
+    if token is None:
+        return None
+    if len(token) > MAX_TOKEN_LENGTH:
+        runtime.metrics.auth_failures.labels(reason="malformed").inc()
+        return None
+    token_hash = hash_token(token)
+
+    async def _lookup(session: AsyncSession) -> Actor | None:
+        found = await user_store.find_token_owner(session, token_hash, utcnow())
+        if found is None:
+            return None
+        _, user = found
+        if user.disabled:
+            return None
+        return Actor(user_id=user.id, role=Role(user.role), username=user.username)
+
+    actor = await runtime.db.read(_lookup)
+    if actor is None:
+        runtime.metrics.auth_failures.labels(reason="unknown_token").inc()
+    return actor
+
+
+class Requires:
+    """Dependency declaring the permission a route needs; the route matrix test reads it."""
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    async def __call__(self, request: Request) -> Context:
+        runtime: Runtime = request.app.state.runtime
+        if self.permission is Permission.PUBLIC:
+            return Context(runtime, None)
+        if self.permission is Permission.METRICS and runtime.settings.metrics_public:
+            return Context(runtime, None)
+        actor = await authenticate(request, runtime)
+        if actor is None:
+            raise ApiError(401, "unauthenticated", "a valid bearer token is required")
+        if not actor.can(self.permission):
+            raise ApiError(403, "forbidden", "your role does not allow this")
+        return Context(runtime, actor)
+
+
+def requires(permission: Permission) -> Any:
+    return Depends(Requires(permission))

@@ -1,0 +1,74 @@
+"""Exception handlers: every error leaves as ``{code, message, detail}``, never a 500 for client input."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chatgate.api.responses import JsonResponse
+from chatgate.errors import ApiError
+
+log = logging.getLogger("chatgate.api")
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _validation_response(exc: RequestValidationError) -> JsonResponse:
+    problems = []
+    for error in exc.errors():
+        field = _field_path(tuple(error.get("loc", ())))
+        kind = error.get("type", "")
+        if kind == "json_invalid":
+            message = "request body is not valid JSON"
+            field = "body"
+        elif kind == "extra_forbidden":
+            message = "unknown field"
+        elif kind == "missing":
+            message = "field required"
+        else:
+            message = str(error.get("msg", "invalid value"))
+        problems.append({"field": field, "message": message})
+    first = problems[0] if problems else {"field": "body", "message": "invalid request"}
+    return JsonResponse(
+        status_code=422,
+        content={
+            "code": "invalid_request",
+            "message": f"{first['field']}: {first['message']}",
+            "detail": problems,
+        },
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JsonResponse:
+        return JsonResponse(status_code=exc.status, content=exc.body())
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JsonResponse:
+        return _validation_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JsonResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JsonResponse(
+            status_code=exc.status_code,
+            content={"code": code, "message": str(exc.detail), "detail": None},
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JsonResponse:
+        # The type only: an exception's text could carry data we must not echo.
+        log.error("unexpected error: %s", type(exc).__name__)
+        return JsonResponse(
+            status_code=500,
+            content={"code": "internal_error", "message": "internal server error", "detail": None},
+        )

@@ -1,0 +1,52 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it buffers and slows streams).
+
+Adds ``x-chatgate-request-id`` to every response and records request count and latency by
+route template (never by raw path, so ids never become label values).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chatgate.ids import new_id
+from chatgate.metrics import Metrics
+
+REQUEST_ID_HEADER = b"x-chatgate-request-id"
+
+
+class RequestMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_id().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers: list[Any] = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER, request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "")
+            self.metrics.http_requests.labels(template, method, str(status)).inc()
+            self.metrics.http_latency.labels(template, method).observe(
+                time.perf_counter() - started
+            )

@@ -1,0 +1,241 @@
+"""``chatgate``: serve, migrate, and the commands that work on the database directly.
+
+Exit codes: 0 ok, 1 server or unexpected error, 2 usage error, 3 not found, 4 conflict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatgate.authz import Actor
+from chatgate.crypto import KeyRing, registry
+from chatgate.db import migrate
+from chatgate.db.engine import Database
+from chatgate.errors import ApiError
+from chatgate.settings import Settings
+from chatgate.startup import StartupError, build_runtime, load_keyring
+from chatgate.store import users as user_store
+from chatgate.users import service as user_service
+from chatgate.users.schemas import UserCreate
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="chatgate: a self-hosted gateway to large language models.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+users_app = typer.Typer(help="Users (works on the database directly).", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens (works on the database directly).", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys for secrets at rest.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(keys_app, name="keys")
+
+EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 1, 2, 3, 4
+_state: dict[str, Any] = {"json": False}
+
+
+@app.callback()
+def _global(
+    json_output: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    _state["json"] = json_output
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _emit(human: str, data: dict[str, Any]) -> None:
+    typer.echo(json.dumps(data, default=str) if _state["json"] else human)
+
+
+def _run(coro: Awaitable[T]) -> T:
+    try:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    except StartupError as error:
+        _fail(str(error), EXIT_ERROR)
+    except ApiError as error:
+        code = {404: EXIT_NOT_FOUND, 409: EXIT_CONFLICT}.get(error.status, EXIT_USAGE)
+        _fail(error.message, code)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _with_db(work: Callable[[Database], Awaitable[T]]) -> T:
+    settings = Settings()
+    load_keyring(settings)  # the key file must exist before anything is written
+    await migrate.upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        return await work(db)
+    finally:
+        await db.dispose()
+
+
+@app.command()
+def serve(
+    no_migrate: bool = typer.Option(False, "--no-migrate", help="Do not apply pending migrations."),
+) -> None:
+    """Run the server (applies pending migrations first, under a lock)."""
+    import uvicorn
+
+    from chatgate.app import create_app
+
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    runtime, token = _run(build_runtime(settings, run_migrations=not no_migrate))
+    if token is not None and settings.bootstrap_token is None:
+        typer.echo("Created the owner 'admin'. Its token (shown once, keep it safe):")
+        typer.echo(f"    {token}")
+    elif token is not None:
+        typer.echo("Created the owner 'admin' with the token from CHATGATE_BOOTSTRAP_TOKEN.")
+    host, port = settings.listen_host_port
+    typer.echo(f"chatgate listening on http://{host}:{port}")
+    config = uvicorn.Config(
+        create_app(runtime),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations and exit."""
+    settings = Settings()
+    _run(migrate.upgrade(settings.database_url))
+    _emit(f"database at revision {migrate.head_revision()}", {"revision": migrate.head_revision()})
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: str = typer.Option(
+        "member", "--role", help="owner (first user only), admin, auditor or member"
+    ),
+    display_name: str = typer.Option("", "--display-name"),
+) -> None:
+    """Create a user. The first user created becomes the owner."""
+    if role not in ("owner", "admin", "auditor", "member"):
+        _fail("--role must be one of owner, admin, auditor, member", EXIT_USAGE)
+
+    async def work(db: Database) -> dict[str, Any]:
+        async def tx(session: AsyncSession) -> dict[str, Any]:
+            body = UserCreate(username=username, role=role, display_name=display_name)  # type: ignore[arg-type]
+            user = await user_service.create_user(session, Actor.system("cli"), body)
+            return {"id": str(user.id), "username": user.username, "role": user.role}
+
+        return await db.write(tx)
+
+    user = _run(_with_db(work))
+    _emit(f"created {user['username']} ({user['role']}) {user['id']}", user)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    username: str,
+    name: str = typer.Option("cli", "--name"),
+    expires_in_days: int | None = typer.Option(None, "--expires-in-days", min=1, max=3650),
+) -> None:
+    """Create a token for USERNAME and print it (shown once)."""
+
+    async def work(db: Database) -> dict[str, Any]:
+        async def tx(session: AsyncSession) -> dict[str, Any]:
+            user = await user_store.get_user_by_username(session, username.strip().lower())
+            if user is None:
+                raise ApiError(404, "not_found", f"user {username!r} not found")
+            row, token = await user_service.mint_token(
+                session, Actor.system("cli"), user, name, expires_in_days
+            )
+            return {
+                "id": str(row.id),
+                "name": row.name,
+                "token": token,
+                "expires_at": row.expires_at,
+            }
+
+        return await db.write(tx)
+
+    token = _run(_with_db(work))
+    _emit(token["token"], token)
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """Count sealed secrets per encryption-key digest."""
+
+    async def work(db: Database) -> dict[str, Any]:
+        async def tx(session: AsyncSession) -> dict[str, Any]:
+            return {
+                "states": await registry.digest_states(session),
+                "secrets": await registry.secrets_per_digest(session),
+            }
+
+        return await db.read(tx)
+
+    keyring = _keyring(Settings())
+    status = _run(_with_db(work))
+    rows = []
+    for digest in sorted(set(status["states"]) | set(status["secrets"])):
+        rows.append(
+            {
+                "digest": digest,
+                "state": status["states"].get(digest, "unknown"),
+                "secrets": status["secrets"].get(digest, 0),
+                "primary": digest == keyring.primary_digest,
+                "configured": keyring.has(digest),
+            }
+        )
+    human = "\n".join(
+        f"{r['digest']}  {r['state']:8}  secrets={r['secrets']:<6} "
+        f"{'primary ' if r['primary'] else ''}{'configured' if r['configured'] else 'NOT CONFIGURED'}"
+        for r in rows
+    )
+    _emit(human or "no encryption keys registered", {"keys": rows})
+
+
+def _keyring(settings: Settings) -> KeyRing:
+    try:
+        return load_keyring(settings)
+    except StartupError as error:
+        _fail(str(error), EXIT_ERROR)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-seal every secret with the primary key and revoke every other digest (online)."""
+    settings = Settings()
+
+    keyring = _keyring(settings)
+
+    async def work(db: Database) -> int:
+        await db.write(lambda session: registry.sync_key_registry(session, keyring))
+        with typer.progressbar(length=0, label="re-sealing", file=sys.stderr) as bar:
+            return await registry.rotate(db, keyring, progress=bar.update)
+
+    count = _run(_with_db(work))
+    _emit(
+        f"re-sealed {count} secret(s) with the primary key; other keys revoked", {"resealed": count}
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,130 @@
+"""Engines and the transaction runner.
+
+``Database.write`` runs a unit of work in one transaction and commits it; services never
+commit. On SQLite every write transaction starts with ``BEGIN IMMEDIATE`` (so two writers
+never both read-then-write); on PostgreSQL services take row/advisory locks. Lock waits
+that time out, serialization failures and deadlocks are retried a bounded number of
+times and then answered with 503 ``busy`` — never a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from chatgate.errors import BusyError
+
+T = TypeVar("T")
+
+MAX_TX_ATTEMPTS = 6
+# PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+QueryObserver = Callable[[float], None]
+_LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '5s'")
+
+
+def _is_retryable(error: DBAPIError) -> bool:
+    orig = error.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    return isinstance(error, OperationalError) and "database is locked" in str(orig)
+
+
+def _sqlite_engine(url: str, *, begin: str, echo_observer: QueryObserver | None) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": 5})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over transaction control from the driver so BEGIN IMMEDIATE is ours.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(f"BEGIN {begin}")
+
+    _observe(engine, echo_observer)
+    return engine
+
+
+def _observe(engine: AsyncEngine, observer: QueryObserver | None) -> None:
+    if observer is None:
+        return
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _before(conn: Connection, *_args: Any) -> None:
+        conn.info.setdefault("query_start", []).append(time.perf_counter())
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _after(conn: Connection, *_args: Any) -> None:
+        starts = conn.info.get("query_start")
+        if starts:
+            observer(time.perf_counter() - starts.pop())
+
+
+class Database:
+    def __init__(self, url: str, *, query_observer: QueryObserver | None = None) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine = _sqlite_engine(url, begin="IMMEDIATE", echo_observer=query_observer)
+            self.read_engine = _sqlite_engine(url, begin="DEFERRED", echo_observer=query_observer)
+        else:
+            self.engine = create_async_engine(
+                url, pool_size=10, max_overflow=20, pool_pre_ping=True
+            )
+            _observe(self.engine, query_observer)
+            self.read_engine = self.engine
+        self._writer = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=True)
+
+    async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``work`` in one write transaction, retrying lock conflicts, then commit."""
+        for attempt in range(MAX_TX_ATTEMPTS):
+            try:
+                async with self._writer() as session, session.begin():
+                    if not self.is_sqlite:
+                        # Lock waits end in a retry, not in a request that hangs.
+                        await session.execute(_LOCK_TIMEOUT)
+                    return await work(session)
+            except DBAPIError as error:
+                if not _is_retryable(error) or attempt == MAX_TX_ATTEMPTS - 1:
+                    if _is_retryable(error):
+                        raise BusyError() from None
+                    raise
+                await asyncio.sleep(random.uniform(0.005, 0.02) * (attempt + 1))  # noqa: S311
+        raise BusyError()  # pragma: no cover - the loop always returns or raises
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``work`` in one read-only transaction (a consistent view, no locks taken)."""
+        async with self._reader() as session, session.begin():
+            return await work(session)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()

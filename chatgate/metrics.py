@@ -1,0 +1,57 @@
+"""Prometheus metrics, one registry per app. Labels never carry user, token or key ids."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+_LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+    30,
+    60,
+)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.http_requests = Counter(
+            "chatgate_http_requests_total",
+            "HTTP requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "chatgate_http_request_duration_seconds",
+            "HTTP request latency by route template and method.",
+            ["route", "method"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.db_query_latency = Histogram(
+            "chatgate_db_query_duration_seconds",
+            "Database query latency.",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.auth_failures = Counter(
+            "chatgate_auth_failures_total",
+            "Rejected authentication attempts by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return bytes(generate_latest(self.registry))

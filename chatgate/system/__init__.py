@@ -1,0 +1,1 @@
+"""Process and readiness probes and the metrics endpoint."""

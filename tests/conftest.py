@@ -1,0 +1,113 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+The database is built by running the migrations once per backend and per run; each test
+starts from empty tables (truncated), with a fresh owner and token.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from chatgate.app import create_app
+from chatgate.db import migrate
+from chatgate.db.engine import Database
+from chatgate.db.tables import Base
+from chatgate.startup import build_runtime
+from tests.helpers import Env, settings_for
+
+PG_URL = os.environ.get(
+    "CHATGATE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _create_pg_database() -> str:
+    name = f"chatgate_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        conn = await asyncpg.connect(_asyncpg_dsn(PG_URL), timeout=5)
+    except (OSError, asyncpg.PostgresError) as error:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {make_url(PG_URL).render_as_string()} ({error}); "
+            "start it (see README) or set CHATGATE_TEST_PG_URL. PostgreSQL tests never skip.",
+            pytrace=False,
+        )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def _drop_pg_database(url: str) -> None:
+    name = make_url(url).database
+    conn = await asyncpg.connect(_asyncpg_dsn(PG_URL), timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """A migrated, empty database for one backend, dropped at the end of the run."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("sqlite") / "chatgate.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        await migrate.upgrade(url)
+        yield url
+        return
+    url = await _create_pg_database()
+    try:
+        await migrate.upgrade(url)
+        yield url
+    finally:
+        await _drop_pg_database(url)
+
+
+async def empty_tables(database_url: str) -> None:
+    db = Database(database_url)
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+
+    async def work(session: Any) -> None:
+        if db.is_sqlite:
+            for name in tables:
+                await session.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - fixed names
+        else:
+            await session.execute(
+                text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " CASCADE")
+            )
+
+    try:
+        await db.write(work)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def env(database_url: str) -> AsyncIterator[Env]:
+    settings = settings_for(database_url)
+    await empty_tables(database_url)
+    runtime, token = await build_runtime(settings, run_migrations=False)
+    assert token is not None
+    app = create_app(runtime)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://chatgate.test") as client:
+        yield Env(
+            runtime=runtime, client=client, owner_token=token, is_postgres=not runtime.db.is_sqlite
+        )
+    await runtime.db.dispose()
