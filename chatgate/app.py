@@ -2,27 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from chatgate.api.errors import install_error_handlers
 from chatgate.api.middleware import RequestMiddleware
 from chatgate.api.responses import JsonResponse
+from chatgate.catalog.routes import router as catalog_router
+from chatgate.gateway.wiring import build_gateway, running
+from chatgate.models.routes import router as models_router
+from chatgate.providers.routes import router as providers_router
 from chatgate.runtime import Runtime
 from chatgate.system.routes import router as system_router
+from chatgate.userkeys.routes import router as userkeys_router
 from chatgate.users.routes import router as users_router
 
 
 def create_app(runtime: Runtime) -> FastAPI:
+    gateway = build_gateway(runtime)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with running(gateway, runtime):
+            yield
+
     # strict_content_type=False: a JSON body is parsed whatever Content-Type a client sent.
     app = FastAPI(
         title="chatgate",
         version="0.1.0",
         default_response_class=JsonResponse,
         strict_content_type=False,
+        lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.gateway = gateway
     install_error_handlers(app)
     app.include_router(system_router)
     app.include_router(users_router)
-    app.add_middleware(RequestMiddleware, metrics=runtime.metrics)
+    app.include_router(providers_router)
+    app.include_router(models_router)
+    app.include_router(catalog_router)
+    app.include_router(userkeys_router)
+    gateway_routes = gateway.routes()
+    app.router.routes.extend(gateway_routes)
+    app.add_middleware(RequestMiddleware, metrics=runtime.metrics, fast_routes=gateway_routes)
     return app

@@ -53,5 +53,43 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.upstream_latency = Histogram(
+            "chatgate_upstream_duration_seconds",
+            "Upstream attempt duration by family and provider config.",
+            ["family", "provider_config"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.upstream_ttfb = Histogram(
+            "chatgate_upstream_first_byte_seconds",
+            "Time to the first byte relayed to the client, by family and provider config.",
+            ["family", "provider_config"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.upstream_attempts = Counter(
+            "chatgate_upstream_attempts_total",
+            "Upstream attempts by family, provider config and outcome.",
+            ["family", "provider_config", "outcome"],
+            registry=self.registry,
+        )
+        self.failovers = Counter(
+            "chatgate_failovers_total",
+            "Attempts that moved on to another key or provider config.",
+            ["family", "reason"],
+            registry=self.registry,
+        )
+        self.gateway_errors = Counter(
+            "chatgate_gateway_errors_total",
+            "Gateway requests that ended in an error, by error code.",
+            ["code"],
+            registry=self.registry,
+        )
+        self.usage_dropped = Counter(
+            "chatgate_usage_dropped_total",
+            "Usage rows dropped because the in-memory queue was full.",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))

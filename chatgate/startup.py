@@ -31,8 +31,9 @@ def load_keyring(settings: Settings) -> KeyRing:
             return KeyRing.from_file(key_file, create=True)
     except KeyRingError as error:
         raise StartupError(str(error)) from None
+    where = "on PostgreSQL (replicas must share keys)" if not settings.is_sqlite else "here"
     raise StartupError(
-        "CHATGATE_ENCRYPTION_KEYS is required on PostgreSQL (replicas must share keys): "
+        f"CHATGATE_ENCRYPTION_KEYS is required {where}: "
         "set it to a comma-separated list of base64-encoded 32-byte keys"
     )
 
@@ -45,8 +46,19 @@ def check_bootstrap_token(settings: Settings) -> None:
         )
 
 
+async def _require_head(db: Database) -> None:
+    """With ``--no-migrate`` the schema must already be current (someone else migrates)."""
+    revision = await db.read(migrate.current_revision)
+    head = migrate.head_revision()
+    if revision != head:
+        raise StartupError(
+            f"the database schema is at revision {revision or 'none'}, this version needs "
+            f"{head}: run `chatgate db upgrade` (or start without --no-migrate)"
+        )
+
+
 async def build_runtime(
-    settings: Settings, *, run_migrations: bool = True
+    settings: Settings, *, run_migrations: bool = True, deployment: Deployment | None = None
 ) -> tuple[Runtime, str | None]:
     """Prepare everything the server needs; returns the runtime and, on a fresh database,
     the owner's one-time token."""
@@ -57,12 +69,21 @@ async def build_runtime(
     metrics = Metrics()
     db = Database(settings.database_url, query_observer=metrics.db_query_latency.observe)
     try:
+        if not run_migrations:
+            await _require_head(db)
         await db.write(lambda session: sync_key_registry(session, keyring))
     except KeyRingError as error:
         await db.dispose()
         raise StartupError(str(error)) from None
+    except BaseException:
+        await db.dispose()
+        raise
     token = await db.write(lambda session: bootstrap_owner(session, settings.bootstrap_token))
     runtime = Runtime(
-        settings=settings, db=db, keyring=keyring, deployment=Deployment(), metrics=metrics
+        settings=settings,
+        db=db,
+        keyring=keyring,
+        deployment=deployment or Deployment(),
+        metrics=metrics,
     )
     return runtime, token

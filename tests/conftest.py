@@ -22,12 +22,9 @@ from chatgate.app import create_app
 from chatgate.db import migrate
 from chatgate.db.engine import Database
 from chatgate.db.tables import Base
+from chatgate.settings import Deployment
 from chatgate.startup import build_runtime
-from tests.helpers import Env, settings_for
-
-PG_URL = os.environ.get(
-    "CHATGATE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-)
+from tests.helpers import PG_URL, Env, settings_for
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -99,15 +96,46 @@ async def empty_tables(database_url: str) -> None:
 
 
 @pytest.fixture
-async def env(database_url: str) -> AsyncIterator[Env]:
+def deployment_environ() -> dict[str, str]:
+    """The environment the test server's deployment keys and base URLs come from (the
+    shell's are ignored). Override this fixture in a test module to give it some."""
+    return {}
+
+
+@pytest.fixture
+async def env(database_url: str, deployment_environ: dict[str, str]) -> AsyncIterator[Env]:
+    deployment = Deployment(environ=dict(deployment_environ))
     settings = settings_for(database_url)
     await empty_tables(database_url)
-    runtime, token = await build_runtime(settings, run_migrations=False)
+    runtime, token = await build_runtime(settings, run_migrations=False, deployment=deployment)
     assert token is not None
     app = create_app(runtime)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://chatgate.test") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://chatgate.test") as client,
+    ):
         yield Env(
-            runtime=runtime, client=client, owner_token=token, is_postgres=not runtime.db.is_sqlite
+            runtime=runtime,
+            client=client,
+            owner_token=token,
+            is_postgres=not runtime.db.is_sqlite,
+            app=app,
         )
     await runtime.db.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def scratch_database_url(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[str]:
+    """An empty database of the test's own, not migrated: for tests that migrate, downgrade
+    or run the CLI, so the shared per-backend database is never disturbed."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'scratch' / 'chatgate.db'}"
+        return
+    url = await _create_pg_database()
+    try:
+        yield url
+    finally:
+        await _drop_pg_database(url)

@@ -61,19 +61,21 @@ async def authenticate(request: Request, runtime: Runtime) -> Actor | None:
         return None
     token_hash = hash_token(token)
 
-    async def _lookup(session: AsyncSession) -> Actor | None:
+    async def _lookup(session: AsyncSession) -> Actor | str:
+        """The actor, or the reason the token was refused (a metrics label)."""
         found = await user_store.find_token_owner(session, token_hash, utcnow())
         if found is None:
-            return None
+            return "unknown_token"  # never issued, revoked or expired
         _, user = found
         if user.disabled:
-            return None
+            return "user_disabled"
         return Actor(user_id=user.id, role=Role(user.role), username=user.username)
 
-    actor = await runtime.db.read(_lookup)
-    if actor is None:
-        runtime.metrics.auth_failures.labels(reason="unknown_token").inc()
-    return actor
+    outcome = await runtime.db.read(_lookup)
+    if isinstance(outcome, str):
+        runtime.metrics.auth_failures.labels(reason=outcome).inc()
+        return None
+    return outcome
 
 
 class Requires:
@@ -90,6 +92,8 @@ class Requires:
             return Context(runtime, None)
         actor = await authenticate(request, runtime)
         if actor is None:
+            if bearer_token(request) is None:
+                runtime.metrics.auth_failures.labels(reason="missing_token").inc()
             raise ApiError(401, "unauthenticated", "a valid bearer token is required")
         if not actor.can(self.permission):
             raise ApiError(403, "forbidden", "your role does not allow this")

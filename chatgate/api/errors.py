@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chatgate.api.responses import JsonResponse
+from chatgate.crypto.keyring import PrimaryKeyRevoked
 from chatgate.errors import ApiError
 
 log = logging.getLogger("chatgate.api")
@@ -51,12 +52,34 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(_request: Request, exc: ApiError) -> JsonResponse:
         return JsonResponse(status_code=exc.status, content=exc.body())
 
+    @app.exception_handler(PrimaryKeyRevoked)
+    async def _revoked(_request: Request, _exc: PrimaryKeyRevoked) -> JsonResponse:
+        return JsonResponse(
+            status_code=503,
+            content={
+                "code": "encryption_key_revoked",
+                "message": "this server's primary encryption key is revoked; secrets cannot be stored",
+                "detail": None,
+            },
+        )
+
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JsonResponse:
         return _validation_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JsonResponse:
+        if exc.status_code == 400:
+            # FastAPI's answer to a body its JSON parser raised on for a reason other than
+            # syntax (e.g. an integer literal longer than Python converts): still bad JSON.
+            return JsonResponse(
+                status_code=422,
+                content={
+                    "code": "invalid_request",
+                    "message": "body: request body is not valid JSON",
+                    "detail": [{"field": "body", "message": "request body is not valid JSON"}],
+                },
+            )
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JsonResponse(
             status_code=exc.status_code,

@@ -2,6 +2,10 @@
 
 Adds ``x-chatgate-request-id`` to every response and records request count and latency by
 route template (never by raw path, so ids never become label values).
+
+It also dispatches the gateway's ``/v1`` routes itself (an exact path lookup), so the hot
+path skips FastAPI's exception, exit-stack and routing layers (SPEC §15); the gateway
+endpoints answer every error themselves.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatgate.ids import new_id
@@ -18,9 +23,16 @@ REQUEST_ID_HEADER = b"x-chatgate-request-id"
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics, fast_routes: list[Route] | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.fast_routes = {
+            (route.path, method): route
+            for route in fast_routes or []
+            for method in route.methods or ()
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,8 +52,13 @@ class RequestMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        fast = self.fast_routes.get((scope["path"], scope["method"]))
         try:
-            await self.app(scope, receive, send_with_id)
+            if fast is not None:
+                scope["route"] = fast
+                await fast.app(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"

@@ -15,7 +15,8 @@ from chatgate.db.tables import AuditEntry
 from chatgate.ids import new_id, utcnow
 
 REDACTED = "<redacted>"
-_SECRET_FIELD = re.compile(r"(^|_)(api_key|key|secret|token|password)$")
+# A field named like a secret (api_key, user_token, …) but not a flag about one (has_api_key).
+_SECRET_FIELD = re.compile(r"^(?!has_)(?:.*_)?(?:api_key|key|secret|token|password)$")
 
 
 def redact(values: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -8,15 +8,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.authz import Actor
-from chatgate.crypto import KeyRing, registry
+from chatgate.crypto import KeyRing, KeyRingError, registry
 from chatgate.db import migrate
 from chatgate.db.engine import Database
 from chatgate.errors import ApiError
@@ -63,11 +65,16 @@ def _emit(human: str, data: dict[str, Any]) -> None:
 def _run(coro: Awaitable[T]) -> T:
     try:
         return asyncio.run(coro)  # type: ignore[arg-type]
-    except StartupError as error:
+    except (StartupError, KeyRingError) as error:
         _fail(str(error), EXIT_ERROR)
     except ApiError as error:
         code = {404: EXIT_NOT_FOUND, 409: EXIT_CONFLICT}.get(error.status, EXIT_USAGE)
         _fail(error.message, code)
+    except (OSError, SQLAlchemyError) as error:
+        # Unreachable database and the like: one line, not a traceback. The driver's
+        # message names host and database, never the password.
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+        _fail(f"database error: {reason[0] if reason else type(error).__name__}", EXIT_ERROR)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -102,7 +109,6 @@ def serve(
     elif token is not None:
         typer.echo("Created the owner 'admin' with the token from CHATGATE_BOOTSTRAP_TOKEN.")
     host, port = settings.listen_host_port
-    typer.echo(f"chatgate listening on http://{host}:{port}")
     config = uvicorn.Config(
         create_app(runtime),
         host=host,
@@ -113,7 +119,29 @@ def serve(
         http="httptools",
         lifespan="on",
     )
-    uvicorn.Server(config).run()
+    server = _announcing_server_class()(config)
+    server.run()
+    if not server.started:  # the address could not be bound; uvicorn logged why
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _announcing_server_class() -> type[Any]:
+    import uvicorn
+
+    class AnnouncingServer(uvicorn.Server):
+        """Says where it listens once the socket is bound (with the real port for ``:0``)."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if not self.started:
+                return
+            for server in self.servers:
+                for sock in server.sockets:
+                    host, port = sock.getsockname()[:2]
+                    shown = f"[{host}]" if ":" in host else host
+                    typer.echo(f"chatgate listening on http://{shown}:{port}")
+
+    return AnnouncingServer
 
 
 @db_app.command("upgrade")
@@ -226,14 +254,28 @@ def keys_rotate() -> None:
 
     keyring = _keyring(settings)
 
-    async def work(db: Database) -> int:
-        await db.write(lambda session: registry.sync_key_registry(session, keyring))
-        with typer.progressbar(length=0, label="re-sealing", file=sys.stderr) as bar:
+    async def work(db: Database) -> registry.RotationResult:
+        total = sum((await db.read(registry.secrets_per_digest)).values())
+        with typer.progressbar(length=total, label="re-sealing", file=sys.stderr) as bar:
             return await registry.rotate(db, keyring, progress=bar.update)
 
-    count = _run(_with_db(work))
+    result = _run(_with_db(work))
+    human = (
+        f"re-sealed {result.resealed} secret(s) with the primary key {keyring.primary_digest}; "
+        "other keys revoked"
+    )
+    if result.undecryptable:
+        human += (
+            f"\nwarning: {result.undecryptable} secret(s) are under a key that is not configured "
+            "(key_undecryptable) and were left as they are"
+        )
     _emit(
-        f"re-sealed {count} secret(s) with the primary key; other keys revoked", {"resealed": count}
+        human,
+        {
+            "resealed": result.resealed,
+            "undecryptable": result.undecryptable,
+            "primary": keyring.primary_digest,
+        },
     )
 
 

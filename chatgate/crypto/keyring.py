@@ -20,6 +20,10 @@ class KeyRingError(Exception):
     """A configuration or decryption problem; messages name digests, never key material."""
 
 
+class PrimaryKeyRevoked(KeyRingError):
+    """This replica's primary key is revoked: it refuses to seal (HTTP 503, SPEC §7)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SecretContext:
     """Where a secret lives: bound in as associated data so a copied ciphertext won't open."""
@@ -87,7 +91,7 @@ class KeyRing:
 
     def seal(self, plaintext: str, context: SecretContext) -> SealedSecret:
         if self.primary_digest in self.revoked:
-            raise KeyRingError(f"the primary encryption key {self.primary_digest} is revoked")
+            raise PrimaryKeyRevoked(f"the primary encryption key {self.primary_digest} is revoked")
         nonce = os.urandom(NONCE_BYTES)
         body = self._ciphers[self.primary_digest].encrypt(nonce, plaintext.encode(), context.aad())
         header = bytes([VERSION]) + bytes.fromhex(self.primary_digest)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.crypto.contexts import SEALED_COLUMNS, SealedColumnSpec
 from chatgate.crypto.keyring import KeyRing, KeyRingError
+from chatgate.crypto.sealed import DIGEST_BYTES
 from chatgate.db.engine import Database
 from chatgate.db.tables import EncryptionKey
 from chatgate.ids import utcnow
@@ -40,11 +42,14 @@ async def sync_key_registry(session: AsyncSession, keyring: KeyRing) -> None:
 
 
 async def secrets_per_digest(session: AsyncSession) -> dict[str, int]:
+    """How many sealed secrets each data-key digest holds, counted in the database (the
+    digest is bytes 2-9 of every ciphertext) so no secret is loaded."""
     counts: Counter[str] = Counter()
     for spec in SEALED_COLUMNS:
-        column = getattr(spec.model, spec.column)
-        for sealed in (await session.execute(select(column))).scalars():
-            counts[sealed.digest] += 1
+        digest = func.substr(getattr(spec.model, spec.column), 2, DIGEST_BYTES)
+        query = select(digest, func.count()).group_by(digest)
+        for raw, count in (await session.execute(query)).all():
+            counts[bytes(raw).hex()] += int(count)
     return dict(sorted(counts.items()))
 
 
@@ -53,42 +58,67 @@ async def digest_states(session: AsyncSession) -> dict[str, str]:
     return {row.digest: row.state for row in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class RotationResult:
+    resealed: int
+    # Secrets under a digest this ring has no key for (``key_undecryptable``): they stay
+    # as they are, unusable, and are reported rather than stopping the rotation.
+    undecryptable: int
+
+
 async def rotate(
     db: Database,
     keyring: KeyRing,
     *,
     batch_size: int = 200,
     progress: Callable[[int], None] | None = None,
-) -> int:
+) -> RotationResult:
     """Re-seal every secret not under the primary key, in batches (each its own transaction),
     then mark every other digest revoked. Safe while servers keep answering: each batch only
     replaces ciphertexts with ones the servers' rings (new primary first) can open."""
+
+    async def activate_primary(session: AsyncSession) -> None:
+        # Rotating onto a digest revoked earlier makes it the active primary again.
+        await session.execute(
+            update(EncryptionKey)
+            .where(EncryptionKey.digest == keyring.primary_digest)
+            .values(state="active")
+        )
+        await sync_key_registry(session, keyring)
+
+    await db.write(activate_primary)
     resealed = 0
+    undecryptable = 0
     for spec in SEALED_COLUMNS:
         offset = 0
         while True:
 
             async def batch(
                 session: AsyncSession, spec: SealedColumnSpec = spec, offset: int = offset
-            ) -> tuple[int, int]:
+            ) -> tuple[int, int, int]:
                 order = list(inspect(spec.model).primary_key)
                 page = select(spec.model).order_by(*order).offset(offset).limit(batch_size)
                 rows = (await session.execute(page.with_for_update())).scalars().all()
-                changed = 0
+                changed = skipped = 0
                 for row in rows:
                     sealed = getattr(row, spec.column)
-                    if sealed.digest != keyring.primary_digest:
-                        context = spec.context(row)
-                        setattr(
-                            row, spec.column, keyring.seal(keyring.open(sealed, context), context)
-                        )
-                        changed += 1
-                return len(rows), changed
+                    if sealed.digest == keyring.primary_digest:
+                        continue
+                    context = spec.context(row)
+                    try:
+                        plaintext = keyring.open(sealed, context)
+                    except KeyRingError:
+                        skipped += 1
+                        continue
+                    setattr(row, spec.column, keyring.seal(plaintext, context))
+                    changed += 1
+                return len(rows), changed, skipped
 
-            seen, changed = await db.write(batch)
+            seen, changed, skipped = await db.write(batch)
             resealed += changed
+            undecryptable += skipped
             if progress is not None:
-                progress(changed)
+                progress(seen)
             offset += seen
             if seen < batch_size:
                 break
@@ -102,4 +132,4 @@ async def rotate(
         await sync_key_registry(session, keyring)
 
     await db.write(revoke_others)
-    return resealed
+    return RotationResult(resealed=resealed, undecryptable=undecryptable)

@@ -101,16 +101,28 @@ class Database:
             self.read_engine = self.engine
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=True)
+        # Called after every committed write that may change configuration (the gateway's
+        # snapshot listens here so a change is visible to the next request).
+        self.write_listeners: list[Callable[[], None]] = []
 
-    async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run ``work`` in one write transaction, retrying lock conflicts, then commit."""
+    async def write(
+        self, work: Callable[[AsyncSession], Awaitable[T]], *, notify: bool = True
+    ) -> T:
+        """Run ``work`` in one write transaction, retrying lock conflicts, then commit.
+
+        ``notify=False`` for writes that change no configuration (usage rows).
+        """
         for attempt in range(MAX_TX_ATTEMPTS):
             try:
                 async with self._writer() as session, session.begin():
                     if not self.is_sqlite:
                         # Lock waits end in a retry, not in a request that hangs.
                         await session.execute(_LOCK_TIMEOUT)
-                    return await work(session)
+                    result = await work(session)
+                if notify:
+                    for listener in self.write_listeners:
+                        listener()
+                return result
             except DBAPIError as error:
                 if not _is_retryable(error) or attempt == MAX_TX_ATTEMPTS - 1:
                     if _is_retryable(error):

@@ -6,9 +6,10 @@ lock next to the database (the embedded default is one machine).
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,10 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-@contextmanager
-def _sqlite_file_lock(url: str) -> Iterator[None]:
+@asynccontextmanager
+async def _sqlite_file_lock(url: str) -> AsyncIterator[None]:
+    """An exclusive lock file next to the database; waiting happens in a thread so the
+    event loop keeps running (two upgrades in one process must not deadlock)."""
     database = make_url(url).database
     if not database or database == ":memory:":
         yield
@@ -43,7 +46,7 @@ def _sqlite_file_lock(url: str) -> Iterator[None]:
     lock_path = Path(database).with_name(Path(database).name + ".migrate-lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -57,35 +60,34 @@ async def run_alembic(url: str, action: Callable[[Config], Any]) -> None:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url)
+    is_postgres = engine.dialect.name == "postgresql"
+    file_lock = _noop() if is_postgres else _sqlite_file_lock(url)
+
+    def _run(sync_conn: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = sync_conn
+        action(config)
+
     try:
-        with _sqlite_file_lock(url) if url.startswith("sqlite") else _noop():
-            async with engine.connect() as conn:
-                if engine.dialect.name == "postgresql":
+        async with file_lock, engine.connect() as conn:
+            if is_postgres:
+                await conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+                await conn.commit()
+            try:
+                await conn.run_sync(_run)
+                await conn.commit()
+            finally:
+                if is_postgres:
                     await conn.execute(
-                        text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID}
+                        text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
                     )
                     await conn.commit()
-                try:
-
-                    def _run(sync_conn: Connection) -> None:
-                        config = alembic_config()
-                        config.attributes["connection"] = sync_conn
-                        action(config)
-
-                    await conn.run_sync(_run)
-                    await conn.commit()
-                finally:
-                    if engine.dialect.name == "postgresql":
-                        await conn.execute(
-                            text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
-                        )
-                        await conn.commit()
     finally:
         await engine.dispose()
 
 
-@contextmanager
-def _noop() -> Iterator[None]:
+@asynccontextmanager
+async def _noop() -> AsyncIterator[None]:
     yield
 
 

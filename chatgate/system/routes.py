@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatgate.api.deps import Context, requires
 from chatgate.api.responses import JsonResponse
 from chatgate.authz import Permission
-from chatgate.crypto.registry import digest_states
+from chatgate.crypto.registry import digest_states, secrets_per_digest
 from chatgate.db.migrate import current_revision, head_revision
 
 router = APIRouter(tags=["system"])
@@ -26,29 +26,40 @@ async def readyz(ctx: Context = requires(Permission.PUBLIC)) -> Response:
     checks: dict[str, Any] = {}
     keyring = ctx.runtime.keyring
 
-    async def probe(session: AsyncSession) -> tuple[str | None, dict[str, str]]:
-        return await current_revision(session), await digest_states(session)
+    head = head_revision()
+
+    async def probe(
+        session: AsyncSession,
+    ) -> tuple[str | None, dict[str, str], dict[str, int]]:
+        revision = await current_revision(session)
+        if revision != head:  # the tables below may not exist (yet) in this schema
+            return revision, {}, {}
+        return revision, await digest_states(session), await secrets_per_digest(session)
 
     try:
-        revision, states = await ctx.runtime.db.read(probe)
+        revision, states, secrets = await ctx.runtime.db.read(probe)
         checks["database"] = "ok"
     except Exception as error:  # any failure means "not ready", with the reason's type only
         checks["database"] = f"unreachable ({type(error).__name__})"
         return JsonResponse({"status": "unready", "checks": checks}, status_code=503)
-    head = head_revision()
     checks["migrations"] = "ok" if revision == head else f"at {revision}, head is {head}"
     missing = [d for d, state in states.items() if state == "active" and not keyring.has(d)]
-    if keyring.primary_digest in keyring.revoked:
+    # The database's view, not the one loaded at start: a rotation by another process
+    # (``chatgate keys rotate``) that revoked this replica's primary makes it unready.
+    if states.get(keyring.primary_digest) == "revoked":
         checks["encryption_keys"] = f"primary key {keyring.primary_digest} is revoked"
     elif missing:
         checks["encryption_keys"] = "no key for digest " + ", ".join(missing)
     else:
         checks["encryption_keys"] = "ok"
     ready = all(value == "ok" for value in checks.values())
-    return JsonResponse(
-        {"status": "ready" if ready else "unready", "checks": checks},
-        status_code=200 if ready else 503,
-    )
+    body: dict[str, Any] = {"status": "ready" if ready else "unready", "checks": checks}
+    # Secrets under a digest this replica has no key for are unusable one by one; they do
+    # not make the replica unready (SPEC §7), but operators see them here.
+    undecryptable = {d: n for d, n in secrets.items() if not keyring.has(d)}
+    if undecryptable:
+        body["key_undecryptable"] = undecryptable
+    return JsonResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatgate.audit.service import record
 from chatgate.authz import Actor, Role
 from chatgate.db.tables import ApiToken, User
-from chatgate.errors import ApiError, bad_request, conflict, forbidden, not_found
+from chatgate.errors import bad_request, conflict, forbidden, invalid_request, not_found
 from chatgate.ids import new_id, utcnow
 from chatgate.store import users as store
 from chatgate.users.schemas import TokenCreate, UserCreate, UserUpdate
@@ -84,10 +84,12 @@ async def update_user(
     user = await store.get_user(session, user_id, for_update=True)
     if user is None:
         raise not_found("user")
+    for field in ("role", "disabled"):
+        # Absent means unchanged; null has no meaning for these fields.
+        if field in body.model_fields_set and getattr(body, field) is None:
+            raise invalid_request(field, "may not be null")
     before = user_snapshot(user)
-    changes_role = (
-        "role" in body.model_fields_set and body.role is not None and body.role != user.role
-    )
+    changes_role = "role" in body.model_fields_set and body.role != user.role
     disables = "disabled" in body.model_fields_set and body.disabled is True and not user.disabled
     if changes_role or disables:
         # Precedence: the owner's protection first, then the self-change rule.
@@ -99,14 +101,11 @@ async def update_user(
         if body.role is None or Role(body.role) not in GRANTABLE_ROLES:
             raise forbidden("owner_protected", "the owner role cannot be granted")
         user.role = body.role
-    if "disabled" in body.model_fields_set:
-        if body.disabled is None:
-            raise ApiError(
-                422, "invalid_request", "disabled: must be a boolean", [{"field": "disabled"}]
-            )
+    if "disabled" in body.model_fields_set and body.disabled is not None:
         user.disabled = body.disabled
-    if "display_name" in body.model_fields_set and body.display_name is not None:
-        user.display_name = body.display_name.strip()
+    if "display_name" in body.model_fields_set:
+        # null clears it: an empty display name means "show the username".
+        user.display_name = (body.display_name or "").strip()
     after = user_snapshot(user)
     if after != before:
         user.updated_at = utcnow()

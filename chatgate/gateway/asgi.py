@@ -1,0 +1,192 @@
+"""Raw ASGI endpoints for ``/v1`` — no framework layers on the hot path (SPEC §15).
+
+A client that disconnects cancels the upstream request: a watcher task waits for
+``http.disconnect`` while the request is in flight and cancels the handler, whose exit
+stacks close the upstream connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.types import Receive, Scope, Send
+
+from chatgate.authz import Permission
+from chatgate.gateway.body import parse_chat_request
+from chatgate.gateway.errors import GatewayError
+from chatgate.gateway.replies import JsonReply, StreamReply
+from chatgate.gateway.service import Gateway
+from chatgate.gateway.snapshot import SnapshotHolder
+
+_JSON = (b"content-type", b"application/json")
+
+
+class ClientGone(Exception):
+    pass
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    length = _header(scope, b"content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise GatewayError(413, "request_too_large", f"the request body exceeds {limit} bytes")
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone()
+        chunk = message.get("body", b"")
+        total += len(chunk)
+        if total > limit:
+            raise GatewayError(413, "request_too_large", f"the request body exceeds {limit} bytes")
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+async def _send_json(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [_JSON, *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _send_error(send: Send, error: GatewayError, gateway: Gateway | None) -> None:
+    if gateway is not None:
+        gateway.metrics.gateway_errors.labels(error.code).inc()
+    await _send_json(send, error.status, error.body(), error.headers())
+
+
+class DisconnectWatch:
+    """Cancels the handler task when the client goes away before the answer is complete."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._handler = asyncio.current_task()
+        self._done = False
+        self._task = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        message = await self._receive()
+        while message["type"] != "http.disconnect":
+            message = await self._receive()
+        if not self._done and self._handler is not None:
+            self._handler.cancel()
+
+    async def finish(self) -> None:
+        """Call before the last send: from then on a disconnect is the normal end."""
+        if self._done:
+            return
+        self._done = True
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+class GatewayEndpoint:
+    """Base of the ``/v1`` endpoints: declares its permission for the route matrix test."""
+
+    permission = Permission.AUTHENTICATED
+
+    def __init__(self, holder: SnapshotHolder, gateway: Gateway) -> None:
+        self.holder = holder
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.handle(scope, receive, send)
+        except (ClientGone, asyncio.CancelledError):
+            # The client left; the upstream exchange was closed on the way out.
+            return
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class ModelsEndpoint(GatewayEndpoint):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            snapshot = await self.holder.get()
+            caller = self.gateway.authenticate(snapshot, _header(scope, b"authorization"))
+        except GatewayError as error:
+            await _send_error(send, error, self.gateway)
+            return
+        data = [
+            {
+                "id": m.name,
+                "object": "model",
+                "created": int(m.created_at.timestamp()),
+                "owned_by": "chatgate",
+            }
+            for m in self.gateway.available_models(snapshot, caller)
+        ]
+        await _send_json(send, 200, orjson.dumps({"object": "list", "data": data}), [])
+
+
+class ChatCompletionsEndpoint(GatewayEndpoint):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gateway = self.gateway
+        request_id: str = scope.get("state", {}).get("request_id", "")
+        try:
+            if _header(scope, b"x-chatgate-loop") == gateway.installation_id:
+                raise GatewayError(
+                    508, "loop_detected", "this request came back to the chatgate that sent it"
+                )
+            snapshot = await self.holder.get()
+            caller = gateway.authenticate(snapshot, _header(scope, b"authorization"))
+            raw = await _read_body(scope, receive, gateway.settings.max_request_bytes)
+            request = parse_chat_request(raw)
+        except GatewayError as error:
+            await _send_error(send, error, gateway)
+            return
+        watch = DisconnectWatch(receive)
+        try:
+            try:
+                reply = await gateway.complete(snapshot, caller, request, request_id)
+            except GatewayError as error:
+                await watch.finish()
+                await _send_error(send, error, gateway)
+                return
+            if isinstance(reply, JsonReply):
+                await watch.finish()
+                await _send_json(send, reply.status, reply.body, reply.headers)
+                return
+            await self._stream(send, reply, watch)
+        finally:
+            await watch.finish()
+
+    @staticmethod
+    async def _stream(send: Send, reply: StreamReply, watch: DisconnectWatch) -> None:
+        headers = [
+            (b"content-type", b"text/event-stream"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+            *reply.headers,
+        ]
+        rest = reply.rest
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": reply.first, "more_body": True})
+            async for piece in rest:
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+            await watch.finish()
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            await _close(rest)
+
+
+async def _close(iterator: Any) -> None:
+    closer: Callable[[], Awaitable[None]] | None = getattr(iterator, "aclose", None)
+    if closer is not None:
+        await closer()

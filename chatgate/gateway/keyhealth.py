@@ -1,0 +1,77 @@
+"""In-memory key health and pool selection (SPEC §8).
+
+Cooldowns are per (key, upstream model); 401 marks a key invalid; 403 changes nothing.
+Selection among keys ready now is round-robin per provider config (the cursor is per
+replica). Stored states from the snapshot are honoured; persisting the changes made here
+to the database (and to other replicas) belongs to the key-pool work.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chatgate.gateway.snapshot import PoolKey, ProviderEntry
+
+MAX_COOLDOWN = timedelta(hours=24)
+MAX_BACKOFF_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class PoolChoice:
+    keys: tuple[PoolKey, ...]  # usable now, in the order to try them
+    all_invalid: bool
+    earliest_ready: datetime | None  # when every usable key is cooling down
+
+
+class KeyHealth:
+    def __init__(self) -> None:
+        self._cooldown_until: dict[tuple[uuid.UUID, str], datetime] = {}
+        self._consecutive_429: dict[tuple[uuid.UUID, str], int] = {}
+        self._invalid: set[uuid.UUID] = set()
+        self._cursor: dict[uuid.UUID, int] = {}
+
+    def choose(self, provider: ProviderEntry, upstream_model: str, now: datetime) -> PoolChoice:
+        ready: list[PoolKey] = []
+        cooling: list[datetime] = []
+        for key in provider.keys:
+            if key.state == "invalid" or key.id in self._invalid:
+                continue
+            until = self._cooldown_until.get((key.id, upstream_model))
+            if key.state == "cooling_down" and key.cooldown_until is not None:
+                until = max(until, key.cooldown_until) if until else key.cooldown_until
+            if until is not None and until > now:
+                cooling.append(until)
+                continue
+            ready.append(key)
+        if not ready:
+            return PoolChoice(
+                (), all_invalid=not cooling, earliest_ready=min(cooling) if cooling else None
+            )
+        start = self._cursor.get(provider.facts.id, 0) % len(ready)
+        self._cursor[provider.facts.id] = start + 1
+        return PoolChoice(
+            tuple(ready[start:] + ready[:start]), all_invalid=False, earliest_ready=None
+        )
+
+    def rate_limited(
+        self, key_id: uuid.UUID, upstream_model: str, now: datetime, retry_after_s: float | None
+    ) -> None:
+        slot = (key_id, upstream_model)
+        count = self._consecutive_429.get(slot, 0) + 1
+        self._consecutive_429[slot] = count
+        seconds = (
+            retry_after_s if retry_after_s is not None else min(MAX_BACKOFF_S, 2.0 ** (count - 1))
+        )
+        self._cooldown_until[slot] = now + min(timedelta(seconds=max(seconds, 0.0)), MAX_COOLDOWN)
+
+    def succeeded(self, key_id: uuid.UUID, upstream_model: str) -> None:
+        self._consecutive_429.pop((key_id, upstream_model), None)
+
+    def invalid(self, key_id: uuid.UUID) -> None:
+        self._invalid.add(key_id)
+
+    def reset(self, key_id: uuid.UUID) -> None:
+        """An admin replaced or re-enabled the key."""
+        self._invalid.discard(key_id)

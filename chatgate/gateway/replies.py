@@ -1,0 +1,20 @@
+"""What the attempt loop hands back to the ASGI endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class JsonReply:
+    status: int
+    body: bytes
+    headers: list[tuple[bytes, bytes]]
+
+
+@dataclass(slots=True)
+class StreamReply:
+    headers: list[tuple[bytes, bytes]]
+    first: bytes
+    rest: AsyncIterator[bytes]

@@ -1,0 +1,160 @@
+"""The gateway's decisions for one request: who asks, for which model, may they use it;
+then the attempt loop (``chatgate.gateway.attempts``) serves it."""
+
+from __future__ import annotations
+
+import uuid
+
+from chatgate.authz import Role
+from chatgate.crypto.keyring import KeyRing
+from chatgate.gateway.attempts import AttemptLoop
+from chatgate.gateway.body import ChatRequest
+from chatgate.gateway.errors import GatewayError
+from chatgate.gateway.keyhealth import KeyHealth
+from chatgate.gateway.recording import Caller, record_refusal
+from chatgate.gateway.replies import JsonReply, StreamReply
+from chatgate.gateway.snapshot import ModelEntry, Snapshot
+from chatgate.ids import utcnow
+from chatgate.metrics import Metrics
+from chatgate.models.options import apply_options
+from chatgate.resolve import Resolution, model_visible_to_member, resolve
+from chatgate.settings import Deployment, Settings
+from chatgate.upstream.adapters import adapter_for
+from chatgate.upstream.errors import (
+    FamilyNotSupported,
+)
+from chatgate.upstream.http import (
+    UpstreamClient,
+)
+from chatgate.usage.last_used import LastUsedTracker
+from chatgate.usage.recorder import UsageRecorder
+from chatgate.users.tokens import hash_token
+
+LOOP_HEADER = "x-chatgate-loop"
+ERROR_BODY_LIMIT = 1024 * 1024
+
+_UNAVAILABLE = {
+    "user_api_key_required": (403, "this model needs your own API key for its provider"),
+    "provider_disabled": (403, "the provider config serving this model is disabled"),
+    "missing_api_key": (503, "no API key is configured for this model"),
+    "family_not_supported": (400, "this provider family is not supported yet"),
+}
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        deployment: Deployment,
+        keyring: KeyRing,
+        metrics: Metrics,
+        client: UpstreamClient,
+        usage: UsageRecorder,
+        last_used: LastUsedTracker,
+        installation_id: str,
+    ) -> None:
+        self.settings = settings
+        self.deployment = deployment
+        self.keyring = keyring
+        self.metrics = metrics
+        self.client = client
+        self.usage = usage
+        self.last_used = last_used
+        self.installation_id = installation_id
+        self.health = KeyHealth()
+
+    # -- who and what -----------------------------------------------------------------
+
+    def authenticate(self, snapshot: Snapshot, authorization: str | None) -> Caller:
+        token = _bearer(authorization)
+        if token is None:
+            self.metrics.auth_failures.labels(reason="missing").inc()
+            raise GatewayError(
+                401, "invalid_api_key", "a chatgate token is required (Authorization: Bearer)"
+            )
+        entry = snapshot.tokens.get(hash_token(token))
+        now = utcnow()
+        if entry is None or (entry.expires_at is not None and entry.expires_at <= now):
+            self.metrics.auth_failures.labels(reason="unknown_token").inc()
+            raise GatewayError(401, "invalid_api_key", "the token is not valid")
+        user = snapshot.users.get(entry.user_id)
+        if user is None or user.disabled:
+            self.metrics.auth_failures.labels(reason="disabled_user").inc()
+            raise GatewayError(401, "invalid_api_key", "the token is not valid")
+        self.last_used.token_used(entry.token_id, now)
+        return Caller(user=user, token_id=entry.token_id)
+
+    def find_model(self, snapshot: Snapshot, caller: Caller, name: str) -> ModelEntry:
+        model = snapshot.models_by_name.get(name)
+        if model is None:
+            try:
+                model = snapshot.models_by_id.get(uuid.UUID(name))
+            except ValueError:
+                model = None
+        if model is None or not model.facts.enabled or not self._visible(snapshot, caller, model):
+            raise GatewayError(
+                404,
+                "model_not_found",
+                f"the model {name!r} does not exist or is not available to you",
+            )
+        return model
+
+    def _visible(self, snapshot: Snapshot, caller: Caller, model: ModelEntry) -> bool:
+        if Role(caller.user.role) is not Role.MEMBER:
+            return True
+        return model_visible_to_member(model.facts, snapshot.families[model.facts.family])
+
+    def resolution(self, snapshot: Snapshot, caller: Caller, model: ModelEntry) -> Resolution:
+        return resolve(
+            model.facts,
+            snapshot.families[model.facts.family],
+            snapshot.user_key_ids(caller.user.id),
+        )
+
+    def available_models(self, snapshot: Snapshot, caller: Caller) -> list[ModelEntry]:
+        models = [
+            model
+            for model in snapshot.models_by_name.values()
+            if model.facts.enabled
+            and self._visible(snapshot, caller, model)
+            and self.resolution(snapshot, caller, model).available
+        ]
+        return sorted(models, key=lambda m: m.name)
+
+    # -- the request ------------------------------------------------------------------
+
+    async def complete(
+        self, snapshot: Snapshot, caller: Caller, request: ChatRequest, request_id: str
+    ) -> JsonReply | StreamReply:
+        model = self.find_model(snapshot, caller, request.model)
+        resolution = self.resolution(snapshot, caller, model)
+        if not resolution.available:
+            reason = resolution.unavailable_reason or "missing_api_key"
+            if reason == "model_disabled":
+                raise GatewayError(
+                    404, "model_not_found", f"the model {request.model!r} does not exist"
+                )
+            status, message = _UNAVAILABLE[reason]
+            record_refusal(self.usage, request_id, caller, model, status, reason)
+            raise GatewayError(status, reason, message)
+        body, headers = apply_options(request.body, model.options)
+        body["model"] = model.upstream_model
+        try:
+            adapter = adapter_for(model.facts.family)
+        except FamilyNotSupported:
+            raise GatewayError(
+                400, "family_not_supported", "this provider family is not supported yet"
+            ) from None
+        loop = AttemptLoop(
+            self, snapshot, caller, model, request, adapter, body, headers, request_id
+        )
+        return await loop.run(resolution)
+
+
+def _bearer(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    return value if scheme.lower() == "bearer" and value else None

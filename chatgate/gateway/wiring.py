@@ -1,0 +1,149 @@
+"""Building the gateway's parts for an app and running them for its lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import Route
+
+from chatgate.db.engine import Database
+from chatgate.db.tables import Setting
+from chatgate.gateway.asgi import ChatCompletionsEndpoint, ModelsEndpoint
+from chatgate.gateway.service import Gateway
+from chatgate.gateway.snapshot import SnapshotHolder
+from chatgate.ids import utcnow
+from chatgate.runtime import Runtime
+from chatgate.upstream.http import UpstreamClient
+from chatgate.usage.last_used import LastUsedTracker
+from chatgate.usage.recorder import UsageRecorder
+
+log = logging.getLogger("chatgate.gateway")
+
+INSTALLATION_ID_SETTING = "installation_id"
+FULL_RELOAD_INTERVAL_S = 60.0
+SQLITE_POLL_INTERVAL_S = 1.0
+
+
+@dataclass
+class GatewayParts:
+    holder: SnapshotHolder
+    gateway: Gateway
+    usage: UsageRecorder
+    last_used: LastUsedTracker
+    client: UpstreamClient
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/models", ModelsEndpoint(self.holder, self.gateway), methods=["GET"]),
+            Route(
+                "/v1/chat/completions",
+                ChatCompletionsEndpoint(self.holder, self.gateway),
+                methods=["POST"],
+            ),
+        ]
+
+
+def _cidrs(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def build_gateway(runtime: Runtime) -> GatewayParts:
+    settings = runtime.settings
+    holder = SnapshotHolder(runtime.db, runtime.deployment)
+    runtime.db.write_listeners.append(holder.invalidate)
+    usage = UsageRecorder(runtime.db, on_drop=runtime.metrics.usage_dropped.inc)
+    client = UpstreamClient(
+        allow_cidrs=_cidrs(settings.upstream_allow_cidrs),
+        deny_cidrs=_cidrs(settings.upstream_deny_cidrs),
+    )
+    last_used = LastUsedTracker(runtime.db)
+    gateway = Gateway(
+        settings=settings,
+        deployment=runtime.deployment,
+        keyring=runtime.keyring,
+        metrics=runtime.metrics,
+        client=client,
+        usage=usage,
+        last_used=last_used,
+        installation_id=settings.installation_id or "",
+    )
+    return GatewayParts(
+        holder=holder, gateway=gateway, usage=usage, last_used=last_used, client=client
+    )
+
+
+async def _installation_id(session: AsyncSession) -> str:
+    """One id per installation (shared by replicas), created on first use."""
+    row = (
+        await session.execute(select(Setting).where(Setting.name == INSTALLATION_ID_SETTING))
+    ).scalar_one_or_none()
+    if row is None:
+        row = Setting(
+            name=INSTALLATION_ID_SETTING,
+            value=secrets.token_hex(16),
+            updated_at=utcnow(),
+            updated_by=None,
+        )
+        session.add(row)
+    return str(row.value)
+
+
+async def _follow_changes(holder: SnapshotHolder, db: Database) -> None:
+    """Reload on changes made outside this process and every 60 s in any case (SPEC §11).
+
+    On SQLite, ``PRAGMA data_version`` on one held connection changes whenever another
+    connection (a CLI command, or this process's own writers) commits.
+    """
+    loop = asyncio.get_running_loop()
+    last_full = loop.time()
+    if not db.is_sqlite:
+        while True:
+            await asyncio.sleep(FULL_RELOAD_INTERVAL_S)
+            await _reload_quietly(holder)
+    async with db.read_engine.connect() as conn:
+        version = None
+        while True:
+            await asyncio.sleep(SQLITE_POLL_INTERVAL_S)
+            current = (await conn.exec_driver_sql("PRAGMA data_version")).scalar()
+            await conn.rollback()  # never pin an old read snapshot
+            due = loop.time() - last_full >= FULL_RELOAD_INTERVAL_S
+            if due or (version is not None and current != version):
+                await _reload_quietly(holder)
+                last_full = loop.time()
+            version = current
+
+
+async def _reload_quietly(holder: SnapshotHolder) -> None:
+    try:
+        await holder.reload()
+    except Exception as error:  # keep serving the last good snapshot
+        log.warning("snapshot reload failed: %s", type(error).__name__)
+
+
+@contextlib.asynccontextmanager
+async def running(parts: GatewayParts, runtime: Runtime) -> AsyncIterator[None]:
+    if not parts.gateway.installation_id:
+        parts.gateway.installation_id = await runtime.db.write(_installation_id, notify=False)
+    await parts.client.start()
+    parts.usage.start()
+    parts.last_used.start()
+    await parts.holder.get()  # warm: the first request should not pay for the load
+    follower = asyncio.create_task(
+        _follow_changes(parts.holder, runtime.db), name="snapshot-follower"
+    )
+    try:
+        yield
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
+        await parts.usage.stop()
+        await parts.last_used.stop()
+        await parts.client.close()

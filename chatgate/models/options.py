@@ -1,0 +1,130 @@
+"""The ``options`` of a model config (SPEC §4): call defaults merged under request values.
+
+``ModelOptions`` is the schema (unknown keys and wrong types → 422); ``check_options`` adds
+the rules on values (ranges, forbidden headers and body fields → 400); ``apply_options``
+is what the gateway uses to merge them into a request body. All pure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chatgate.errors import bad_request
+
+# Headers an option may never set: credentials and hop-by-hop or framing headers.
+FORBIDDEN_HEADERS = frozenset(
+    {
+        "authorization",
+        "api-key",
+        "x-api-key",
+        "x-goog-api-key",
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "cookie",
+    }
+)
+# Body fields the gateway owns.
+FORBIDDEN_BODY_FIELDS = frozenset({"model", "messages", "stream", "stream_options"})
+# Request fields that suppress the ``max_tokens`` option.
+MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
+MAX_STOP_SEQUENCES = 4
+_HEADER_NAME_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+class ModelOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    stop: str | list[str] | None = Field(default=None, max_length=MAX_STOP_SEQUENCES)
+    reasoning_effort: str | None = Field(default=None, max_length=32)
+    extra_headers: dict[str, str] | None = Field(default=None, max_length=64)
+    extra_body: dict[str, Any] | None = Field(default=None, max_length=64)
+
+    def stored(self) -> dict[str, Any]:
+        """The JSON object stored on the model config: only the options that are set."""
+        return self.model_dump(exclude_none=True)
+
+
+def _range(value: float | None, field: str, low: float, high: float) -> None:
+    if value is not None and not (math.isfinite(value) and low <= value <= high):
+        raise bad_request(
+            "options_invalid", f"options.{field} must be between {low:g} and {high:g}", field
+        )
+
+
+def check_options(options: ModelOptions) -> ModelOptions:
+    """Rules a schema cannot express; returns the options unchanged when they hold."""
+    _range(options.temperature, "temperature", 0, 2)
+    _range(options.top_p, "top_p", 0, 1)
+    _range(options.presence_penalty, "presence_penalty", -2, 2)
+    _range(options.frequency_penalty, "frequency_penalty", -2, 2)
+    if options.max_tokens is not None and options.max_tokens < 1:
+        raise bad_request("options_invalid", "options.max_tokens must be at least 1", "max_tokens")
+    if options.reasoning_effort is not None and not options.reasoning_effort.strip():
+        raise bad_request(
+            "options_invalid", "options.reasoning_effort must not be empty", "reasoning_effort"
+        )
+    stops = [options.stop] if isinstance(options.stop, str) else (options.stop or [])
+    if any(stop == "" for stop in stops):
+        raise bad_request("options_invalid", "options.stop entries must not be empty", "stop")
+    for name, value in (options.extra_headers or {}).items():
+        lowered = name.lower()
+        if lowered in FORBIDDEN_HEADERS:
+            raise bad_request(
+                "header_not_allowed",
+                f"options.extra_headers may not set {lowered}",
+                "extra_headers",
+            )
+        if not lowered or any(ch not in _HEADER_NAME_CHARS for ch in lowered):
+            raise bad_request(
+                "options_invalid",
+                "options.extra_headers has an invalid header name",
+                "extra_headers",
+            )
+        if any(ch in value for ch in "\r\n\x00"):
+            raise bad_request(
+                "options_invalid",
+                "options.extra_headers values may not contain line breaks",
+                "extra_headers",
+            )
+    for name in options.extra_body or {}:
+        if name in FORBIDDEN_BODY_FIELDS:
+            raise bad_request(
+                "extra_body_not_allowed", f"options.extra_body may not set {name}", "extra_body"
+            )
+    return options
+
+
+def apply_options(
+    request: Mapping[str, Any], options: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A new request body with the options merged under it, and the extra headers.
+
+    Request values win; ``extra_body`` is merged shallowly under the request too (never
+    over the gateway-owned fields); a request that sets ``max_tokens`` or
+    ``max_completion_tokens`` suppresses the ``max_tokens`` option. Inputs are not mutated.
+    """
+    body: dict[str, Any] = {}
+    for name, value in (options.get("extra_body") or {}).items():
+        if name not in FORBIDDEN_BODY_FIELDS:
+            body[name] = value
+    suppress_max_tokens = any(field in request for field in MAX_TOKENS_FIELDS)
+    for name, value in options.items():
+        if name in ("extra_body", "extra_headers"):
+            continue
+        if name == "max_tokens" and suppress_max_tokens:
+            continue
+        body[name] = value
+    body.update(request)
+    headers = {str(k): str(v) for k, v in (options.get("extra_headers") or {}).items()}
+    return body, headers

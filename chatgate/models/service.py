@@ -1,0 +1,393 @@
+"""Model-config rules of SPEC §4. Runs inside one transaction; never commits.
+
+Every write first takes ``store.models.lock_model_configs`` (the advisory lock taken
+before defaults are read), then locks the provider config it binds to ``FOR SHARE`` and
+validates it after acquiring the lock, so a concurrent disable or delete cannot slip
+through. The default rule is applied only by ``ensure_default``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatgate.audit.service import record
+from chatgate.authz import Actor
+from chatgate.db.tables import ModelConfig, ProviderConfig
+from chatgate.errors import bad_request, conflict, invalid_request, not_found
+from chatgate.families import FAMILY_ORDER
+from chatgate.ids import new_id, utcnow
+from chatgate.models.defaults import choose_default
+from chatgate.models.options import ModelOptions, check_options
+from chatgate.models.schemas import ModelCreate, ModelUpdate
+from chatgate.providers.validation import parse_family
+from chatgate.resolve import DEPLOYMENT_ONLY_UNBOUND_FAMILIES, by_precedence
+from chatgate.store import models as store
+from chatgate.store import providers as provider_store
+
+MAX_NAME_LENGTH = 128
+MAX_CONTEXT_LIMIT = 2**31 - 1
+NOT_NULLABLE = (
+    "family",
+    "model",
+    "name",
+    "display_name",
+    "enabled",
+    "is_default",
+    "context_limit",
+    "compression_threshold",
+)
+
+
+def model_snapshot(row: ModelConfig) -> dict[str, Any]:
+    return {
+        "family": row.family,
+        "provider_config_id": row.provider_config_id,
+        "model": row.model,
+        "name": row.name,
+        "display_name": row.display_name,
+        "enabled": row.enabled,
+        "is_default": row.is_default,
+        "context_limit": row.context_limit,
+        "compression_threshold": row.compression_threshold,
+        "options": row.options,
+        "deleted": row.deleted,
+    }
+
+
+def ordered_for_listing(rows: list[ModelConfig]) -> list[ModelConfig]:
+    """A new list: family order, then name, then id."""
+    return sorted(rows, key=lambda m: (FAMILY_ORDER.get(m.family, 99), m.name, m.id))
+
+
+# -- field rules ---------------------------------------------------------------------------
+
+
+def check_model_name(raw: str) -> str:
+    name = raw
+    if (
+        not 1 <= len(name) <= MAX_NAME_LENGTH
+        or not name.isprintable()
+        or any(ch.isspace() for ch in name)
+        or _parses_as_uuid(name)
+    ):
+        raise bad_request(
+            "name_invalid",
+            "name must be 1-128 printable characters without whitespace and must not be a UUID",
+            "name",
+        )
+    return name
+
+
+def _parses_as_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def check_model_id(raw: str) -> str:
+    model = raw.strip()
+    if not model:
+        raise bad_request("model_invalid", "model (the upstream model id) is required", "model")
+    return model
+
+
+def check_context_limit(value: int) -> int:
+    if not 0 < value <= MAX_CONTEXT_LIMIT:
+        raise bad_request(
+            "context_limit_invalid", "context_limit must be greater than 0", "context_limit"
+        )
+    return value
+
+
+def check_compression_threshold(value: int) -> int:
+    if not 0 <= value <= 100:
+        raise bad_request(
+            "compression_threshold_invalid",
+            "compression_threshold must be between 0 and 100",
+            "compression_threshold",
+        )
+    return value
+
+
+def stored_options(options: ModelOptions | None) -> dict[str, Any]:
+    return {} if options is None else check_options(options).stored()
+
+
+# -- binding -------------------------------------------------------------------------------
+
+
+async def _bind_target(
+    session: AsyncSession, provider_config_id: uuid.UUID, family: str | None
+) -> ProviderConfig:
+    """The config to bind to, locked ``FOR SHARE`` and validated after the lock."""
+    provider = await provider_store.get_provider(session, provider_config_id, lock="share")
+    if provider is None:
+        raise bad_request(
+            "provider_config_not_found", "the provider config does not exist", "provider_config_id"
+        )
+    if family is not None and provider.family != family:
+        raise bad_request(
+            "provider_config_family_mismatch",
+            f"the provider config is of family {provider.family}, not {family}",
+            "provider_config_id",
+        )
+    if not provider.enabled:
+        raise bad_request(
+            "provider_config_disabled", "the provider config is disabled", "provider_config_id"
+        )
+    return provider
+
+
+async def _require_binding_if_needed(session: AsyncSession, family: str) -> None:
+    """openai-compat: once the family has two or more configs a model must be bound."""
+    if (
+        family in DEPLOYMENT_ONLY_UNBOUND_FAMILIES
+        and await provider_store.count_family_providers(session, family) >= 2
+    ):
+        raise bad_request(
+            "provider_config_required",
+            f"{family} has several provider configs (different servers): "
+            "provider_config_id is required",
+            "provider_config_id",
+        )
+
+
+async def _auto_bind(session: AsyncSession, family: str) -> uuid.UUID | None:
+    """The first enabled config of the family by precedence (locked), or None: unbound."""
+    await _require_binding_if_needed(session, family)
+    enabled = await provider_store.list_family_providers(
+        session, family, lock="share", enabled_only=True
+    )
+    first = next(iter(by_precedence(enabled)), None)
+    return None if first is None else first.id
+
+
+# -- defaults ------------------------------------------------------------------------------
+
+
+async def ensure_default(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    demoted: uuid.UUID | None = None,
+    created: uuid.UUID | None = None,
+) -> uuid.UUID | None:
+    """Make the live default exactly what ``choose_default`` says; returns its id.
+
+    ``demoted``: a model just un-defaulted (it stays the default only when it is the only
+    live model). ``created``: a model being created in this transaction (its own audit
+    entry records that it became the default).
+    """
+    await store.lock_model_configs(session)
+    live = list(await store.list_live_models(session))
+    chosen = choose_default(live, demoted=demoted)
+    for row in live:
+        if row.is_default and row.id != chosen:
+            row.is_default = False
+            await session.flush()
+    target = next((row for row in live if row.id == chosen), None)
+    if target is not None and not target.is_default:
+        target.is_default = True
+        if target.id != created:
+            target.updated_at = utcnow()
+            target.updated_by = actor.user_id
+        await session.flush()
+        if target.id not in (demoted, created):
+            await record(
+                session, actor, "model_config.default_promote", "model_config", target.id,
+                before={"is_default": False}, after={"is_default": True},
+            )  # fmt: skip
+    return chosen
+
+
+async def _make_default(session: AsyncSession, actor: Actor, row: ModelConfig) -> None:
+    """Clear the previous live default, then set ``row`` (in that order: one index)."""
+    await store.lock_model_configs(session)
+    for other in await store.list_live_models(session):
+        if other.is_default and other.id != row.id:
+            other.is_default = False
+            other.updated_at = utcnow()
+            other.updated_by = actor.user_id
+            await session.flush()
+            await record(
+                session, actor, "model_config.default_clear", "model_config", other.id,
+                before={"is_default": True}, after={"is_default": False},
+            )  # fmt: skip
+    row.is_default = True
+    await session.flush()
+
+
+# -- writes --------------------------------------------------------------------------------
+
+
+async def create_model(session: AsyncSession, actor: Actor, body: ModelCreate) -> ModelConfig:
+    await store.lock_model_configs(session)
+    fields = body.model_fields_set
+    family = parse_family(body.family) if body.family is not None else None
+    model = check_model_id(body.model)
+    name = check_model_name(body.name if body.name is not None else model)
+    context_limit = check_context_limit(body.context_limit)
+    compression_threshold = check_compression_threshold(body.compression_threshold)
+    options = stored_options(body.options)
+
+    provider_config_id: uuid.UUID | None
+    if body.provider_config_id is not None:
+        provider = await _bind_target(session, body.provider_config_id, family)
+        family, provider_config_id = provider.family, provider.id
+    elif family is None:
+        raise bad_request("family_required", "family or provider_config_id is required", "family")
+    elif "provider_config_id" in fields:  # explicit null: unbound, no auto-bind
+        await _require_binding_if_needed(session, family)
+        provider_config_id = None
+    else:
+        provider_config_id = await _auto_bind(session, family)
+
+    now = utcnow()
+    row = ModelConfig(
+        id=new_id(),
+        family=family,
+        provider_config_id=provider_config_id,
+        model=model,
+        name=name,
+        display_name=body.display_name.strip(),
+        enabled=body.enabled,
+        is_default=False,
+        context_limit=context_limit,
+        compression_threshold=compression_threshold,
+        options=options,
+        deleted=False,
+        deleted_at=None,
+        created_at=now,
+        created_by=actor.user_id,
+        updated_at=now,
+        updated_by=actor.user_id,
+    )
+    try:
+        await store.insert_model(session, row)
+    except store.ModelNameTaken:
+        raise conflict("name_taken", f"a live model config is named {name!r}", "name") from None
+    if body.is_default:
+        await _make_default(session, actor, row)
+    else:
+        await ensure_default(session, actor, created=row.id)
+    await record(
+        session, actor, "model_config.create", "model_config", row.id, after=model_snapshot(row)
+    )
+    return row
+
+
+async def get_model(session: AsyncSession, model_id: uuid.UUID) -> ModelConfig:
+    row = await store.get_live_model(session, model_id)
+    if row is None:
+        raise not_found("model config")
+    return row
+
+
+async def list_models(session: AsyncSession) -> list[ModelConfig]:
+    return ordered_for_listing(list(await store.list_live_models(session)))
+
+
+async def update_model(
+    session: AsyncSession, actor: Actor, model_id: uuid.UUID, body: ModelUpdate
+) -> ModelConfig:
+    fields = body.model_fields_set
+    for field in NOT_NULLABLE:
+        if field in fields and getattr(body, field) is None:
+            raise invalid_request(field, "must not be null")
+    await store.lock_model_configs(session)
+    row = await store.get_live_model(session, model_id, for_update=True)
+    if row is None:
+        raise not_found("model config")
+    before = model_snapshot(row)
+
+    family = parse_family(body.family) if body.family is not None else row.family
+    model = check_model_id(body.model) if body.model is not None else row.model
+    name = check_model_name(body.name) if body.name is not None else row.name
+    context_limit = (
+        check_context_limit(body.context_limit)
+        if body.context_limit is not None
+        else row.context_limit
+    )
+    compression_threshold = (
+        check_compression_threshold(body.compression_threshold)
+        if body.compression_threshold is not None
+        else row.compression_threshold
+    )
+    options = stored_options(body.options) if "options" in fields else row.options
+
+    provider_config_id = row.provider_config_id
+    if "provider_config_id" in fields:
+        if body.provider_config_id is None:
+            await _require_binding_if_needed(session, family)
+            provider_config_id = None
+        else:
+            provider_config_id = (await _bind_target(session, body.provider_config_id, family)).id
+    elif family != row.family:
+        provider_config_id = await _auto_bind(session, family)
+
+    row.family = family
+    row.model = model
+    row.name = name
+    row.context_limit = context_limit
+    row.compression_threshold = compression_threshold
+    row.options = options
+    row.provider_config_id = provider_config_id
+    if body.display_name is not None:
+        row.display_name = body.display_name.strip()
+    if body.enabled is not None:
+        row.enabled = body.enabled
+    try:
+        await store.flush_model(session)
+    except store.ModelNameTaken:
+        raise conflict("name_taken", f"a live model config is named {name!r}", "name") from None
+
+    if body.is_default is True and not row.is_default:
+        await _make_default(session, actor, row)
+    elif body.is_default is False and row.is_default:
+        row.is_default = False
+        await session.flush()
+        await ensure_default(session, actor, demoted=row.id)
+
+    after = model_snapshot(row)
+    if after != before:
+        row.updated_at = utcnow()
+        row.updated_by = actor.user_id
+        await session.flush()
+        await record(
+            session, actor, "model_config.update", "model_config", row.id,
+            before=before, after=after,
+        )  # fmt: skip
+    return row
+
+
+async def soft_delete(
+    session: AsyncSession, actor: Actor, model_id: uuid.UUID, *, reason: str
+) -> None:
+    """Soft-delete one live model (no default promotion: callers ``ensure_default`` after
+    their last removal)."""
+    row = await store.get_live_model(session, model_id, for_update=True)
+    if row is None:
+        raise not_found("model config")
+    before = model_snapshot(row)
+    now = utcnow()
+    row.deleted = True
+    row.deleted_at = now
+    row.is_default = False
+    row.updated_at = now
+    row.updated_by = actor.user_id
+    await session.flush()
+    await record(
+        session, actor, "model_config.delete", "model_config", row.id,
+        before=before, after={**model_snapshot(row), "reason": reason},
+    )  # fmt: skip
+
+
+async def delete_model(session: AsyncSession, actor: Actor, model_id: uuid.UUID) -> None:
+    await store.lock_model_configs(session)
+    await soft_delete(session, actor, model_id, reason="deleted")
+    await ensure_default(session, actor)

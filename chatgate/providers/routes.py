@@ -1,0 +1,108 @@
+"""Provider-config endpoints (SPEC §3, §14)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatgate.api.deps import Context, requires
+from chatgate.authz import Permission
+from chatgate.errors import not_found
+from chatgate.providers import service
+from chatgate.providers.schemas import (
+    DeleteImpact,
+    ProviderCreate,
+    ProviderFamilyOut,
+    ProviderOut,
+    ProviderUpdate,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["providers"])
+
+
+def parse_provider_id(raw: str) -> uuid.UUID:
+    """An id that is not a UUID names no provider config: 404, like an unknown one."""
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise not_found("provider config") from None
+
+
+@router.get("/provider-families", response_model=list[ProviderFamilyOut])
+async def list_provider_families(
+    ctx: Context = requires(Permission.ADMIN_READ),
+) -> list[ProviderFamilyOut]:
+    return service.list_families(ctx.runtime.deployment)
+
+
+@router.get("/providers", response_model=list[ProviderOut])
+async def list_providers(ctx: Context = requires(Permission.ADMIN_READ)) -> list[ProviderOut]:
+    async def work(session: AsyncSession) -> list[ProviderOut]:
+        return await service.list_providers(session, ctx.runtime.deployment)
+
+    return await ctx.runtime.db.read(work)
+
+
+@router.post("/providers", status_code=201, response_model=ProviderOut)
+async def create_provider(
+    body: ProviderCreate, ctx: Context = requires(Permission.ADMIN_WRITE)
+) -> ProviderOut:
+    async def work(session: AsyncSession) -> ProviderOut:
+        return await service.create_provider(
+            session, ctx.user, ctx.runtime.deployment, ctx.runtime.keyring, body
+        )
+
+    return await ctx.runtime.db.write(work)
+
+
+@router.get("/providers/{provider_id}", response_model=ProviderOut)
+async def get_provider(
+    provider_id: str, ctx: Context = requires(Permission.ADMIN_READ)
+) -> ProviderOut:
+    target = parse_provider_id(provider_id)
+
+    async def work(session: AsyncSession) -> ProviderOut:
+        return await service.get_provider(session, ctx.runtime.deployment, target)
+
+    return await ctx.runtime.db.read(work)
+
+
+@router.patch("/providers/{provider_id}", response_model=ProviderOut)
+async def update_provider(
+    provider_id: str, body: ProviderUpdate, ctx: Context = requires(Permission.ADMIN_WRITE)
+) -> ProviderOut:
+    target = parse_provider_id(provider_id)
+
+    async def work(session: AsyncSession) -> ProviderOut:
+        return await service.update_provider(
+            session, ctx.user, ctx.runtime.deployment, ctx.runtime.keyring, target, body
+        )
+
+    return await ctx.runtime.db.write(work)
+
+
+@router.delete("/providers/{provider_id}", status_code=204)
+async def delete_provider(
+    provider_id: str, ctx: Context = requires(Permission.ADMIN_WRITE)
+) -> Response:
+    target = parse_provider_id(provider_id)
+
+    async def work(session: AsyncSession) -> None:
+        await service.delete_provider(session, ctx.user, ctx.runtime.deployment, target)
+
+    await ctx.runtime.db.write(work)
+    return Response(status_code=204)
+
+
+@router.get("/providers/{provider_id}/delete-impact", response_model=DeleteImpact)
+async def provider_delete_impact(
+    provider_id: str, ctx: Context = requires(Permission.ADMIN_READ)
+) -> DeleteImpact:
+    target = parse_provider_id(provider_id)
+
+    async def work(session: AsyncSession) -> DeleteImpact:
+        return await service.delete_impact(session, ctx.runtime.deployment, target)
+
+    return await ctx.runtime.db.read(work)

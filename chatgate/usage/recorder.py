@@ -1,0 +1,106 @@
+"""A bounded in-memory queue of usage rows flushed by one background task.
+
+Requests never wait on it: ``record`` is a non-blocking append; when the queue is full the
+row is dropped and counted (``chatgate_usage_dropped_total``). The flusher writes every
+second or as soon as 500 rows wait; ``stop`` drains everything still queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatgate.db.engine import Database
+from chatgate.db.tables import UsageEvent
+from chatgate.ids import new_id
+
+log = logging.getLogger("chatgate.usage")
+
+FLUSH_INTERVAL_S = 1.0
+FLUSH_BATCH = 500
+QUEUE_LIMIT = 50_000
+
+
+class UsageRow(NamedTuple):
+    request_id: str
+    user_id: uuid.UUID | None
+    model_config_id: uuid.UUID | None
+    provider_config_id: uuid.UUID | None
+    key_id: uuid.UUID | None
+    key_source: str | None
+    status: int
+    error_class: str | None
+    attempt: int
+    latency_ms: float
+    ttfb_ms: float | None
+    input_tokens: int | None
+    output_tokens: int | None
+    created_at: datetime
+
+
+class UsageRecorder:
+    def __init__(
+        self, db: Database, *, on_drop: Callable[[], None] | None = None, limit: int = QUEUE_LIMIT
+    ) -> None:
+        self._db = db
+        self._queue: deque[UsageRow] = deque()
+        self._limit = limit
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.dropped = 0
+        self.written = 0
+        self._on_drop = on_drop
+
+    def record(self, row: UsageRow) -> None:
+        if len(self._queue) >= self._limit:
+            self.dropped += 1
+            if self._on_drop is not None:
+                self._on_drop()
+            return
+        self._queue.append(row)
+        if len(self._queue) >= FLUSH_BATCH:
+            self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="usage-flusher")
+
+    async def stop(self) -> None:
+        """Drain the queue and stop the flusher (graceful shutdown loses nothing)."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        await self.flush()
+
+    async def flush(self) -> None:
+        while self._queue:
+            batch = [self._queue.popleft() for _ in range(min(FLUSH_BATCH, len(self._queue)))]
+            rows = [{"id": new_id(), **row._asdict()} for row in batch]
+
+            async def write(session: AsyncSession, rows: list[dict[str, object]] = rows) -> None:
+                await session.execute(insert(UsageEvent), rows)
+
+            try:
+                await self._db.write(write, notify=False)
+                self.written += len(rows)
+            except Exception as error:  # keep serving; the rows are lost, say so
+                log.error("usage flush failed (%s); %d rows lost", type(error).__name__, len(rows))
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=FLUSH_INTERVAL_S)
+            self._wake.clear()
+            await self.flush()

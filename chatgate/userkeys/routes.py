@@ -1,0 +1,66 @@
+"""``/api/v1/me/provider-keys``: the caller's own keys (SPEC §6, §14)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatgate.api.deps import Context, requires
+from chatgate.authz import Permission
+from chatgate.errors import not_found
+from chatgate.userkeys import service
+from chatgate.userkeys.schemas import ProviderKeyEntry, UserKeyPut
+
+router = APIRouter(prefix="/api/v1/me", tags=["me"])
+
+
+def parse_provider_config_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise not_found("provider config") from None
+
+
+@router.get("/provider-keys", response_model=list[ProviderKeyEntry])
+async def list_provider_keys(
+    ctx: Context = requires(Permission.AUTHENTICATED),
+) -> list[ProviderKeyEntry]:
+    async def work(session: AsyncSession) -> list[ProviderKeyEntry]:
+        return await service.list_provider_keys(session, ctx.user, ctx.runtime.deployment)
+
+    return await ctx.runtime.db.read(work)
+
+
+@router.put("/provider-keys/{provider_config_id}", response_model=ProviderKeyEntry)
+async def put_provider_key(
+    provider_config_id: str,
+    body: UserKeyPut,
+    ctx: Context = requires(Permission.AUTHENTICATED),
+) -> ProviderKeyEntry:
+    config_id = parse_provider_config_id(provider_config_id)
+
+    async def work(session: AsyncSession) -> ProviderKeyEntry:
+        return await service.put_user_key(
+            session, ctx.user, ctx.runtime.keyring, ctx.runtime.deployment, config_id, body
+        )
+
+    return await ctx.runtime.db.write(work)
+
+
+@router.delete("/provider-keys/{provider_config_id}", status_code=204)
+async def delete_provider_key(
+    provider_config_id: str, ctx: Context = requires(Permission.AUTHENTICATED)
+) -> Response:
+    try:
+        config_id = uuid.UUID(provider_config_id)
+    except ValueError:
+        # No key can exist under an id that is not one: nothing to remove (§6: 204).
+        return Response(status_code=204)
+
+    async def work(session: AsyncSession) -> None:
+        await service.delete_user_key(session, ctx.user, config_id)
+
+    await ctx.runtime.db.write(work)
+    return Response(status_code=204)

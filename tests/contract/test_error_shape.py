@@ -1,0 +1,97 @@
+"""Bad input is a 4xx ``{code, message, detail}`` naming the field, never a 500 (SPEC §12)."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.helpers import Env
+
+HUGE_INT_LITERAL = "1" + "0" * 5000  # longer than Python converts from text by default
+
+# (case, method, path, raw body, expected status, field the error must name)
+CASES: list[tuple[str, str, str, str | None, int, str]] = [
+    ("malformed JSON", "POST", "/api/v1/users", '{"username": ', 422, "body"),
+    ("JSON array body", "POST", "/api/v1/users", '[{"username": "a"}]', 422, "body"),
+    ("JSON string body", "POST", "/api/v1/users", '"alice"', 422, "body"),
+    ("JSON null body", "POST", "/api/v1/users", "null", 422, "body"),
+    ("empty body", "POST", "/api/v1/users", "", 422, "body"),
+    ("null required field", "POST", "/api/v1/users", '{"username": null}', 422, "username"),
+    ("missing required field", "POST", "/api/v1/users", '{"role": "member"}', 422, "username"),
+    ("number for a string", "POST", "/api/v1/users", '{"username": 42}', 422, "username"),
+    ("unknown role", "POST", "/api/v1/users", '{"username": "a", "role": "root"}', 422, "role"),
+    ("unknown field", "POST", "/api/v1/users", '{"username": "a", "admin": true}', 422, "admin"),
+    (
+        "huge int literal",
+        "POST",
+        "/api/v1/users",
+        '{"username": ' + HUGE_INT_LITERAL + "}",
+        422,
+        "body",
+    ),
+    (
+        "huge int value",
+        "POST",
+        "/api/v1/users/me/tokens",
+        '{"name": "t", "expires_in_days": 99999999999999999999999999}',
+        422,
+        "expires_in_days",
+    ),
+    (
+        "float for an int",
+        "POST",
+        "/api/v1/users/me/tokens",
+        '{"name": "t", "expires_in_days": 1.5}',
+        422,
+        "expires_in_days",
+    ),
+    (
+        "string for a bool",
+        "PATCH",
+        "/api/v1/users/me",
+        '{"disabled": "false"}',
+        422,
+        "disabled",
+    ),
+    ("deeply nested", "PATCH", "/api/v1/users/me", "[" * 5000 + "]" * 5000, 422, "body"),
+    ("non-UUID user id", "GET", "/api/v1/users/12345", None, 404, ""),
+    ("non-UUID token id", "DELETE", "/api/v1/tokens/12345", None, 422, "token_id"),
+    ("unknown route", "GET", "/api/v1/nowhere", None, 404, ""),
+    ("wrong method", "PUT", "/api/v1/users", None, 405, ""),
+]
+
+
+def problems_with(response: httpx.Response, status: int, field: str) -> list[str]:
+    if response.status_code != status:
+        return [f"status {response.status_code}, wanted {status}: {response.text[:200]}"]
+    error = response.json()
+    if set(error) != {"code", "message", "detail"}:
+        return [f"shape {sorted(error)}"]
+    found = []
+    if not (isinstance(error["code"], str) and error["code"] and isinstance(error["message"], str)):
+        found.append(f"code/message not strings: {error}")
+    if status == 422 and not (
+        error["code"] == "invalid_request"
+        and error["message"].startswith(f"{field}:")
+        and error["detail"][0]["field"] == field
+    ):
+        found.append(f"does not name {field!r}: {error}")
+    return found
+
+
+async def test_bad_requests_get_a_stable_error_naming_the_field(env: Env) -> None:
+    headers = {**env.auth(env.owner_token), "content-type": "application/json"}
+    failures: dict[str, list[str]] = {}
+    for case, method, path, body, status, field in CASES:
+        content = None if body is None else body.encode()
+        response = await env.client.request(method, path, headers=headers, content=content)
+        problems = problems_with(response, status, field)
+        if problems:
+            failures[case] = problems
+    assert failures == {}
+
+
+async def test_every_response_carries_a_request_id(env: Env) -> None:
+    ok = await env.client.get("/healthz")
+    bad = await env.client.post("/api/v1/users", content=b"{", headers=env.auth(env.owner_token))
+    ids = {ok.headers["x-chatgate-request-id"], bad.headers["x-chatgate-request-id"]}
+    assert len(ids) == 2

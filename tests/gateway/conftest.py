@@ -1,0 +1,82 @@
+"""Fixtures for gateway tests: a fake upstream, config helpers and the official SDK client."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+import pytest
+import uvicorn
+
+from tests.fakes.upstream import FakeUpstream
+from tests.helpers import Env
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeUpstream]:
+    async with FakeUpstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture
+async def fake2() -> AsyncIterator[FakeUpstream]:
+    async with FakeUpstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture
+async def live(env: Env) -> AsyncIterator[str]:
+    """The test's app served by a real uvicorn on 127.0.0.1 (same event loop, same runtime),
+    for clients that need real sockets: the sync SDK, disconnects mid-stream."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)  # connections queue in the kernel until uvicorn starts accepting
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(env.app, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def add_provider(env: Env, **fields: Any) -> dict[str, Any]:
+    response = await env.client.post(
+        "/api/v1/providers", json=fields, headers=env.auth(env.owner_token)
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def add_model(env: Env, **fields: Any) -> dict[str, Any]:
+    fields.setdefault("context_limit", 8192)
+    response = await env.client.post(
+        "/api/v1/models", json=fields, headers=env.auth(env.owner_token)
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def put_user_key(env: Env, token: str, provider_id: str, key: str) -> None:
+    response = await env.client.put(
+        f"/api/v1/me/provider-keys/{provider_id}", json={"api_key": key}, headers=env.auth(token)
+    )
+    assert response.status_code == 200, response.text
+
+
+def sdk(env: Env, token: str | None = None) -> openai.AsyncOpenAI:
+    """The official async SDK, talking to the app in-process."""
+    return openai.AsyncOpenAI(
+        base_url="http://chatgate.test/v1",
+        api_key=token or env.owner_token,
+        http_client=env.client,
+        max_retries=0,
+    )
+
+
+USER_MESSAGE = [{"role": "user", "content": "Say hello"}]

@@ -1,0 +1,172 @@
+"""The request path once warm (SPEC §15): no database round trips, usage written off the path,
+client disconnects cancel the upstream request."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+from sqlalchemy import event, select
+
+from chatgate.db.tables import ApiToken, ProviderKey, UsageEvent
+from tests.fakes.upstream import FakeUpstream
+from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider, sdk
+from tests.helpers import Env
+
+KEY = "sk-central-0123456789abcdef"
+
+
+async def _model(env: Env, fake: FakeUpstream) -> None:
+    provider = await add_provider(
+        env, family="openai", name="acme", base_url=fake.url + "/v1", api_key=KEY
+    )
+    await add_model(env, provider_config_id=provider["id"], model="gpt-up", name="chat")
+
+
+class QueryCounter:
+    """Counts statements sent to the database by the app's engines."""
+
+    def __init__(self, env: Env) -> None:
+        self.count = 0
+        self._engines = {env.runtime.db.engine.sync_engine, env.runtime.db.read_engine.sync_engine}
+
+    def _seen(self, *_args: Any) -> None:
+        self.count += 1
+
+    def __enter__(self) -> QueryCounter:
+        for engine in self._engines:
+            event.listen(engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for engine in self._engines:
+            event.remove(engine, "before_cursor_execute", self._seen)
+
+
+async def test_warm_requests_make_no_database_round_trips(env: Env, fake: FakeUpstream) -> None:
+    await _model(env, fake)
+    client = sdk(env)
+    await client.chat.completions.create(model="chat", messages=USER_MESSAGE)  # warms the snapshot
+    with QueryCounter(env) as counter:
+        for _ in range(20):
+            await client.chat.completions.create(model="chat", messages=USER_MESSAGE)
+        stream = await client.chat.completions.create(
+            model="chat", messages=USER_MESSAGE, stream=True
+        )
+        async for _chunk in stream:
+            pass
+        await client.models.list()
+    assert counter.count == 0
+    assert len(fake.requests) == 22
+
+
+async def test_a_configuration_change_is_visible_to_the_next_request(
+    env: Env, fake: FakeUpstream
+) -> None:
+    await _model(env, fake)
+    client = sdk(env)
+    assert [m.id for m in (await client.models.list()).data] == ["chat"]
+    await add_model(env, family="openai", model="gpt-other", name="other")
+    assert [m.id for m in (await client.models.list()).data] == ["chat", "other"]
+
+
+async def test_every_attempt_leaves_one_usage_row_with_tokens(env: Env, fake: FakeUpstream) -> None:
+    await _model(env, fake)
+    fake.script(text="hello", usage=(9, 4))
+    response = await env.client.post(
+        "/v1/chat/completions",
+        json={"model": "chat", "messages": USER_MESSAGE},
+        headers=env.auth(env.owner_token),
+    )
+    assert response.status_code == 200
+    await env.app.state.gateway.usage.flush()
+
+    async def read(session: Any) -> list[UsageEvent]:
+        return list((await session.execute(select(UsageEvent))).scalars().all())
+
+    rows = await env.runtime.db.read(read)
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.attempt, row.status, row.key_source) == (1, 200, "central")
+    assert (row.input_tokens, row.output_tokens) == (9, 4)
+    assert row.request_id == response.headers["x-chatgate-request-id"]
+    assert row.key_id is not None
+
+
+async def test_a_refused_request_is_recorded_as_attempt_zero(env: Env) -> None:
+    await add_model(env, family="openai", model="gpt-up", name="chat")  # no key anywhere
+    response = await env.client.post(
+        "/v1/chat/completions",
+        json={"model": "chat", "messages": USER_MESSAGE},
+        headers=env.auth(env.owner_token),
+    )
+    assert response.status_code == 503
+    await env.app.state.gateway.usage.flush()
+
+    async def read(session: Any) -> list[UsageEvent]:
+        return list((await session.execute(select(UsageEvent))).scalars().all())
+
+    rows = await env.runtime.db.read(read)
+    assert [(r.attempt, r.status, r.error_class) for r in rows] == [(0, 503, "missing_api_key")]
+
+
+async def test_a_streaming_client_disconnect_cancels_the_upstream_stream(
+    env: Env, fake: FakeUpstream, live: str
+) -> None:
+    await _model(env, fake)
+    script = fake.script(text="one two three four five six", stall_after=2)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{live}/v1/chat/completions",
+            json={"model": "chat", "messages": USER_MESSAGE, "stream": True},
+            headers=env.auth(env.owner_token),
+        ) as response,
+    ):
+        assert response.status == 200
+        first = await response.content.readany()
+        assert first.startswith(b"data: ")
+        response.close()  # hang up while the upstream is still streaming
+    await asyncio.wait_for(fake.disconnected.wait(), timeout=10)
+    script.release.set()
+
+
+async def test_a_non_streaming_client_disconnect_over_a_real_socket_cancels_upstream(
+    env: Env, fake: FakeUpstream, live: str
+) -> None:
+    await _model(env, fake)
+    held = asyncio.Event()
+    fake.script(hold=held)
+    async with aiohttp.ClientSession() as session:
+        request = asyncio.create_task(
+            session.post(
+                f"{live}/v1/chat/completions",
+                json={"model": "chat", "messages": USER_MESSAGE},
+                headers=env.auth(env.owner_token),
+            )
+        )
+        await fake.wait_for_requests(1)
+        request.cancel()
+    await asyncio.wait_for(fake.disconnected.wait(), timeout=10)
+    held.set()
+
+
+async def test_token_and_key_last_used_are_written_off_the_request_path(
+    env: Env, fake: FakeUpstream
+) -> None:
+    await _model(env, fake)
+    await sdk(env).models.list()  # warm the snapshot
+    with QueryCounter(env) as counter:
+        await sdk(env).chat.completions.create(model="chat", messages=USER_MESSAGE)
+    assert counter.count == 0  # nothing written while the request was served
+    await env.app.state.gateway.last_used.flush()  # what the once-a-minute writer does
+
+    async def read(session: Any) -> tuple[Any, Any]:
+        token = (await session.execute(select(ApiToken.last_used_at))).scalars().all()
+        key = (await session.execute(select(ProviderKey.last_used_at))).scalars().all()
+        return token, key
+
+    tokens, keys = await env.runtime.db.read(read)
+    assert any(value is not None for value in tokens)
+    assert all(value is not None for value in keys)
