@@ -20,6 +20,7 @@ from chatgate.ids import new_id
 from chatgate.metrics import Metrics
 
 REQUEST_ID_HEADER = b"x-chatgate-request-id"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class RequestMiddleware:
@@ -63,6 +64,8 @@ class RequestMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
+            if method not in KNOWN_METHODS:
+                method = "other"  # a client must not be able to mint label values
             self.metrics.http_requests.labels(template, method, str(status)).inc()
             self.metrics.http_latency.labels(template, method).observe(
                 time.perf_counter() - started

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from chatgate.db import config_version
 from chatgate.errors import BusyError
 
 T = TypeVar("T")
@@ -119,6 +120,8 @@ class Database:
                         # Lock waits end in a retry, not in a request that hangs.
                         await session.execute(_LOCK_TIMEOUT)
                     result = await work(session)
+                    if notify:
+                        await config_version.bump(session)
                 if notify:
                     for listener in self.write_listeners:
                         listener()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from chatgate.authz import Permission
 from chatgate.gateway.body import parse_chat_request
@@ -21,6 +22,8 @@ from chatgate.gateway.errors import GatewayError
 from chatgate.gateway.replies import JsonReply, StreamReply
 from chatgate.gateway.service import Gateway
 from chatgate.gateway.snapshot import SnapshotHolder
+
+log = logging.getLogger("chatgate.gateway")
 
 _JSON = (b"content-type", b"application/json")
 
@@ -104,11 +107,25 @@ class GatewayEndpoint:
         self.gateway = gateway
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.handle(scope, receive, send)
+            await self.handle(scope, receive, tracking_send)
         except (ClientGone, asyncio.CancelledError):
             # The client left; the upstream exchange was closed on the way out.
             return
+        except Exception as error:
+            # A bug of ours: answer in OpenAI's shape, with the type only in the log (an
+            # exception's text could carry request data).
+            log.error("gateway error: %s", type(error).__name__)
+            if not started:
+                failure = GatewayError(500, "internal_error", "internal error in chatgate")
+                await _send_error(send, failure, self.gateway)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         raise NotImplementedError

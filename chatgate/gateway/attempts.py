@@ -3,9 +3,10 @@
 Failover happens only before the first byte reaches the client and stays in the
 key-source class of the first attempt (``chatgate.resolve`` returns only such candidates).
 Key errors (429, 402, 401, 403) move to the next key of the pool, then to the next config;
-service errors (connect, 5xx, timeouts) move to the next config. A timeout after a
-non-streaming body was sent ends the request (the upstream may have billed it). Attempts
-are bounded by ``CHATGATE_GATEWAY_MAX_ATTEMPTS`` and share one deadline.
+service errors (connect, 5xx, other non-2xx, timeouts) move to the next config. Once an
+upstream has accepted a non-streaming request (a timeout after the body was sent, or a 2xx
+we cannot read) the request ends: the upstream may have billed it. Attempts are bounded
+by ``CHATGATE_GATEWAY_MAX_ATTEMPTS`` and share one deadline.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from chatgate.crypto.contexts import provider_key_context, user_key_context
 from chatgate.crypto.keyring import KeyRingError
@@ -26,10 +26,15 @@ from chatgate.gateway.errors import GatewayError
 from chatgate.gateway.outcomes import Failures, final_error, timeout_error
 from chatgate.gateway.recording import AttemptRecorder, Caller, record_refusal
 from chatgate.gateway.replies import JsonReply, StreamReply
-from chatgate.gateway.snapshot import ModelEntry, ProviderEntry, Snapshot
+from chatgate.gateway.snapshot import ModelEntry, PoolKey, ProviderEntry, Snapshot
 from chatgate.ids import utcnow
 from chatgate.resolve import Candidate, Resolution
-from chatgate.upstream.adapters.base import Adapter, StreamTranslator, Target, extract_error_message
+from chatgate.upstream.adapters.base import (
+    Adapter,
+    StreamTranslator,
+    Target,
+    extract_error_message,
+)
 from chatgate.upstream.errors import (
     UnsupportedParameter,
     UpstreamBodyTooLarge,
@@ -43,6 +48,10 @@ if TYPE_CHECKING:
 
 LOOP_HEADER = "x-chatgate-loop"
 ERROR_BODY_LIMIT = 1024 * 1024
+KEY_ERRORS = frozenset({401, 402, 403, 429})
+
+# What an attempt that did not answer tells the loop to do next.
+Next = Literal["next_key", "next_config", "final"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +61,18 @@ class AttemptPlan:
     family: str
     label: str  # the config's name, or deployment:<family>
     provider: ProviderEntry | None
-    provider_config_id: uuid.UUID | None
     key_source: str
-    key_id: uuid.UUID | None
+    pool_key: PoolKey | None  # the central pool key, when the key comes from a pool
     api_key: str = field(repr=False)
     base_url: str
+
+    @property
+    def provider_config_id(self) -> uuid.UUID | None:
+        return self.provider.facts.id if self.provider is not None else None
+
+    @property
+    def key_id(self) -> uuid.UUID | None:
+        return self.pool_key.id if self.pool_key is not None else None
 
 
 class AttemptLoop:
@@ -85,107 +101,106 @@ class AttemptLoop:
         self.headers = headers
         self.request_id = request_id
         self.failures = Failures()
-        budget = (
-            gw.settings.upstream_stream_first_byte_timeout_s
-            if request.stream
-            else gw.settings.upstream_first_byte_timeout_s
-        )
-        self.deadline = asyncio.get_running_loop().time() + budget
+        self.deadline = 0.0
 
     async def run(self, resolution: Resolution) -> JsonReply | StreamReply:
         loop = asyncio.get_running_loop()
+        self.deadline = loop.time() + self._first_byte_budget(resolution)
         attempt = 0
-        for candidate in resolution.candidates:
-            for plan in self._plans(candidate):
-                if attempt >= self.gw.settings.gateway_max_attempts or loop.time() >= self.deadline:
-                    return self._give_up(attempt)
-                attempt += 1
-                if attempt > 1:
-                    self.gw.metrics.failovers.labels(self.model.facts.family, "retry").inc()
-                outcome = await self._attempt(plan, attempt)
-                if isinstance(outcome, (JsonReply, StreamReply)):
-                    return outcome
-                if outcome == "final":
-                    raise final_error(self.failures)
-                if outcome == "next_config":
-                    break
-        return self._give_up(attempt)
+        try:
+            for candidate in resolution.candidates:
+                for plan in self._plans(candidate):
+                    if (
+                        attempt >= self.gw.settings.gateway_max_attempts
+                        or loop.time() >= self.deadline
+                    ):
+                        raise self._give_up(attempt)
+                    attempt += 1
+                    if attempt > 1:
+                        self.gw.metrics.failovers.labels(self.model.facts.family, "retry").inc()
+                    outcome = await self._attempt(plan, attempt)
+                    if isinstance(outcome, (JsonReply, StreamReply)):
+                        return outcome
+                    if outcome == "final":
+                        raise final_error(self.failures)
+                    if outcome == "next_config":
+                        break
+            raise self._give_up(attempt)
+        except GatewayError as error:
+            error.answered_by = error.answered_by or self.failures.answered_by
+            raise
 
-    def _give_up(self, attempts: int) -> JsonReply:
+    def _give_up(self, attempts: int) -> GatewayError:
         error = final_error(self.failures)
         if attempts == 0:
             record_refusal(
                 self.gw.usage, self.request_id, self.caller, self.model, error.status, error.code
             )
-        raise error
+        return error
 
-    def _plans(self, candidate: Candidate) -> list[AttemptPlan]:
-        """The attempts one candidate offers: one per usable key, in the order to try."""
-        snapshot, caller, model, failures = self.snapshot, self.caller, self.model, self.failures
-        family = model.facts.family
+    def _first_byte_timeout(self, provider: ProviderEntry | None) -> float:
+        settings = self.gw.settings
+        default = (
+            settings.upstream_stream_first_byte_timeout_s
+            if self.request.stream
+            else settings.upstream_first_byte_timeout_s
+        )
+        return (provider.first_byte_timeout_s if provider else None) or default
+
+    def _first_byte_budget(self, resolution: Resolution) -> float:
+        """The shared deadline: long enough for the most patient candidate config."""
+        providers = [
+            self.snapshot.providers.get(c.provider.id) if c.provider else None
+            for c in resolution.candidates
+        ]
+        return max(
+            [self._first_byte_timeout(p) for p in providers] or [self._first_byte_timeout(None)]
+        )
+
+    def _plans(self, candidate: Candidate) -> Iterator[AttemptPlan]:
+        """The attempts one candidate offers, one per usable key, in the order to try.
+
+        A generator: a key is opened only when the loop reaches it.
+        """
+        snapshot, caller, family = self.snapshot, self.caller, self.model.facts.family
         if candidate.provider is None or candidate.key_source == "deployment":
             key = self.gw.deployment.key(family)
             base_url = self.gw.deployment.default_base_url(family)
             if key is None or base_url is None:
-                return []
-            config = candidate.provider
-            return [
-                AttemptPlan(
-                    family=family,
-                    label=config.name if config else f"deployment:{family}",
-                    provider=snapshot.providers.get(config.id) if config else None,
-                    provider_config_id=config.id if config else None,
-                    key_source="deployment",
-                    key_id=None,
-                    api_key=key,
-                    base_url=base_url,
-                )
-            ]
+                return
+            provider = snapshot.providers.get(candidate.provider.id) if candidate.provider else None
+            label = provider.facts.name if provider else f"deployment:{family}"
+            yield AttemptPlan(family, label, provider, "deployment", None, key, base_url)
+            return
         provider = snapshot.providers[candidate.provider.id]
         base_url = provider.effective_base_url
         if base_url is None:
-            return []
+            return
         if candidate.key_source == "user":
             sealed = snapshot.user_keys.get((caller.user.id, provider.facts.id))
             if sealed is None:
-                return []
+                return
             try:
                 key = self.gw.keyring.open(
                     sealed, user_key_context(caller.user.id, provider.facts.id)
                 )
             except KeyRingError:
-                return []
-            return [self._plan(provider, "user", None, key, base_url)]
-        choice = self.gw.health.choose(provider, model.upstream_model, utcnow())
-        if not choice.keys:
-            if choice.all_invalid:
-                failures.all_invalid_pools += 1
-            elif choice.earliest_ready is not None:
-                failures.cooling(choice.earliest_ready)
-            return []
-        plans = []
+                return
+            yield AttemptPlan(family, provider.facts.name, provider, "user", None, key, base_url)
+            return
+        choice = self.gw.health.choose(provider, self.model.upstream_model, utcnow())
+        if choice.all_invalid:
+            self.failures.all_invalid_pools += 1
+        elif choice.earliest_ready is not None:
+            self.failures.cooling(choice.earliest_ready)
         for pool_key in choice.keys:
             try:
                 key = self.gw.keyring.open(pool_key.sealed, provider_key_context(pool_key.id))
-            except KeyRingError:
+            except KeyRingError:  # key_undecryptable: skip it, like an invalid key
                 continue
-            plans.append(self._plan(provider, "central", pool_key.id, key, base_url))
-        return plans
-
-    @staticmethod
-    def _plan(
-        provider: ProviderEntry, source: str, key_id: uuid.UUID | None, key: str, base_url: str
-    ) -> AttemptPlan:
-        return AttemptPlan(
-            family=provider.facts.family,
-            label=provider.facts.name,
-            provider=provider,
-            provider_config_id=provider.facts.id,
-            key_source=source,
-            key_id=key_id,
-            api_key=key,
-            base_url=base_url,
-        )
+            yield AttemptPlan(
+                family, provider.facts.name, provider, "central", pool_key, key, base_url
+            )
 
     def _timeouts(self, plan: AttemptPlan, remaining: float) -> Timeouts:
         settings = self.gw.settings
@@ -193,43 +208,46 @@ class AttemptLoop:
         connect = (
             provider.connect_timeout_s if provider else None
         ) or settings.upstream_connect_timeout_s
-        default_first = (
-            settings.upstream_stream_first_byte_timeout_s
-            if self.request.stream
-            else settings.upstream_first_byte_timeout_s
-        )
-        first = (provider.first_byte_timeout_s if provider else None) or default_first
+        first = self._first_byte_timeout(provider)
         idle = (provider.idle_timeout_s if provider else None) or settings.upstream_idle_timeout_s
+        # Keep the configured values when the deadline allows them: equal Timeouts share
+        # one cached client-timeout object in the upstream client.
         return Timeouts(
-            connect_s=min(connect, remaining),
-            first_byte_s=max(0.001, min(first, remaining)),
+            connect_s=connect if connect <= remaining else remaining,
+            first_byte_s=first if first <= remaining else max(0.001, remaining),
             idle_s=idle,
         )
 
-    async def _attempt(self, plan: AttemptPlan, attempt: int) -> JsonReply | StreamReply | str:
-        """One upstream attempt: a reply, or "next_key" / "next_config" / "final"."""
-        model, request, adapter, failures = self.model, self.request, self.adapter, self.failures
-        target = Target(plan.family, plan.base_url, model.upstream_model, plan.api_key)
+    def _build(self, plan: AttemptPlan) -> HttpRequest:
+        target = Target(plan.family, plan.base_url, self.model.upstream_model, plan.api_key)
         try:
-            http_request = adapter.build_request(
-                target, self.body, stream=request.stream, extra_headers=self.headers
+            built = self.adapter.build_request(
+                target, self.body, stream=self.request.stream, extra_headers=self.headers
             )
         except UnsupportedParameter as error:
+            # Refused before anything reached an upstream: recorded as attempt 0.
+            record_refusal(
+                self.gw.usage,
+                self.request_id,
+                self.caller,
+                self.model,
+                400,
+                "unsupported_parameter",
+            )
             raise GatewayError(400, "unsupported_parameter", str(error)) from None
-        http_request = HttpRequest(
-            http_request.method,
-            http_request.url,
-            {**http_request.headers, LOOP_HEADER: self.gw.installation_id},
-            http_request.body,
-        )
-        remaining = self.deadline - asyncio.get_running_loop().time()
-        timeouts = self._timeouts(plan, remaining)
-        started = time.perf_counter()
-        failures.last_label = plan.label
-        stack = AsyncExitStack()
+        headers = {**built.headers, LOOP_HEADER: self.gw.installation_id}
+        return HttpRequest(built.method, built.url, headers, built.body)
+
+    async def _attempt(self, plan: AttemptPlan, attempt: int) -> JsonReply | StreamReply | Next:
+        """One upstream attempt: a reply, or what to try next."""
+        request, failures = self.request, self.failures
+        http_request = self._build(plan)
+        timeouts = self._timeouts(plan, self.deadline - asyncio.get_running_loop().time())
+        failures.attempted(plan.label, plan.key_source)
         record = AttemptRecorder(
-            self.gw, plan, model, self.caller, self.request_id, attempt, started
+            self.gw, plan, self.model, self.caller, self.request_id, attempt, time.perf_counter()
         )
+        stack = AsyncExitStack()
         try:
             response = await stack.enter_async_context(self.gw.client.send(http_request, timeouts))
         except UpstreamTimeout as error:
@@ -247,44 +265,66 @@ class AttemptLoop:
             return "next_config"
         except BaseException:
             await stack.aclose()
+            record.done(0, "client_disconnected")
             raise
         status = response.status
         if 200 <= status < 300:
-            if plan.key_id is not None:
-                self.gw.health.succeeded(plan.key_id, model.upstream_model)
+            if plan.pool_key is not None:
+                self.gw.health.succeeded(plan.pool_key.id, self.model.upstream_model)
             if request.stream:
                 return await self._start_stream(stack, response, plan, record)
-            try:
-                raw = await response.read()
-            except UpstreamTimeout:
-                await stack.aclose()
-                record.done(status, "timeout")
-                failures.final = timeout_error(plan.label)
-                return "final"
-            except UpstreamBodyTooLarge:
-                await stack.aclose()
-                record.done(status, "too_large")
-                failures.final = GatewayError(
-                    502, "upstream_error", "the upstream answer is larger than 64 MiB"
-                )
-                return "final"
-            except UpstreamError:
-                await stack.aclose()
-                record.done(status, "protocol")
-                failures.service += 1
-                return "next_config"
-            await stack.aclose()
-            try:
-                out = adapter.translate_response(status, raw, public_model=model.name)
-                usage = adapter.parse_usage(raw)
-            except UpstreamError:
-                record.done(status, "protocol")
-                failures.service += 1
-                return "next_config"
-            record.first_byte()
-            record.done(status, None, usage)
-            return JsonReply(200, out, reply_headers(plan))
+            return await self._read_answer(stack, response, plan, record)
         return await self._upstream_error(stack, response, plan, record)
+
+    async def _read_answer(
+        self,
+        stack: AsyncExitStack,
+        response: UpstreamResponse,
+        plan: AttemptPlan,
+        record: AttemptRecorder,
+    ) -> JsonReply | Next:
+        """A 2xx non-streaming answer. The upstream has done (and billed) the work, so any
+        failure from here ends the request instead of trying elsewhere."""
+        status, failures = response.status, self.failures
+        try:
+            raw = await response.read()
+        except UpstreamTimeout:
+            record.done(status, "timeout")
+            failures.final = timeout_error(plan.label)
+            return "final"
+        except UpstreamBodyTooLarge:
+            record.done(status, "too_large")
+            failures.final = GatewayError(
+                502, "upstream_error", "the upstream answer is larger than 64 MiB"
+            )
+            return "final"
+        except UpstreamError:
+            record.done(status, "protocol")
+            failures.final = GatewayError(
+                502,
+                "upstream_error",
+                f"the upstream answer broke off (provider config {plan.label})",
+            )
+            return "final"
+        except BaseException:
+            record.done(status, "client_disconnected")
+            raise
+        finally:
+            await stack.aclose()
+        try:
+            out = self.adapter.translate_response(status, raw, public_model=self.model.name)
+            usage = self.adapter.parse_usage(raw)
+        except UpstreamError:
+            record.done(status, "protocol")
+            failures.final = GatewayError(
+                502,
+                "upstream_error",
+                f"the upstream answer was unreadable (provider config {plan.label})",
+            )
+            return "final"
+        record.first_byte()
+        record.done(status, None, usage)
+        return JsonReply(200, out, reply_headers(plan))
 
     async def _upstream_error(
         self,
@@ -292,8 +332,8 @@ class AttemptLoop:
         response: UpstreamResponse,
         plan: AttemptPlan,
         record: AttemptRecorder,
-    ) -> str:
-        model, failures = self.model, self.failures
+    ) -> Next:
+        failures = self.failures
         status = response.status
         try:
             raw = await response.read(ERROR_BODY_LIMIT)
@@ -304,28 +344,11 @@ class AttemptLoop:
         message = extract_error_message(status, raw, plan.api_key)
         failures.statuses.append(status)
         failures.last_message = message
-        now = utcnow()
-        if status in (429, 402, 401, 403):
+        if status in KEY_ERRORS:
             record.done(status, "key")
-            retry = retry_after_seconds(response.headers) if status in (429, 402) else None
-            if plan.key_source == "user":
-                # A user's key gets exactly one attempt; its rejection is the user's to fix.
-                failures.final = (
-                    GatewayError(429, "rate_limited", message, retry_after_s=retry)
-                    if status in (429, 402)
-                    else GatewayError(
-                        403, "user_api_key_invalid", "the upstream rejected your own API key"
-                    )
-                )
-                return "final"
-            if plan.key_id is not None:
-                if status in (429, 402):
-                    self.gw.health.rate_limited(plan.key_id, model.upstream_model, now, retry)
-                    failures.cooling(now + timedelta(seconds=retry or 1))
-                elif status == 401:
-                    self.gw.health.invalid(plan.key_id)
-            return "next_key"
-        if status >= 500:
+            return self._key_error(plan, status, message, retry_after_seconds(response.headers))
+        if status >= 500 or status < 400:
+            # The service failed (or redirected, which is never followed): try elsewhere.
             record.done(status, "service")
             failures.service += 1
             return "next_config"
@@ -334,18 +357,42 @@ class AttemptLoop:
         failures.final = GatewayError(status, "upstream_error", message)
         return "final"
 
+    def _key_error(self, plan: AttemptPlan, status: int, message: str, retry: float | None) -> Next:
+        rate_limited = status in (429, 402)
+        if plan.key_source == "user":
+            # A user's key gets exactly one attempt; its rejection is the user's to fix.
+            self.failures.final = (
+                GatewayError(429, "rate_limited", message, retry_after_s=retry)
+                if rate_limited
+                else GatewayError(
+                    403, "user_api_key_invalid", "the upstream rejected your own API key"
+                )
+            )
+            return "final"
+        if plan.pool_key is not None:
+            if rate_limited:
+                until = self.gw.health.rate_limited(
+                    plan.pool_key.id, self.model.upstream_model, utcnow(), retry
+                )
+                self.failures.cooling(until)
+            elif status == 401:
+                self.gw.health.invalid(plan.pool_key)
+        return "next_key"
+
     async def _start_stream(
         self,
         stack: AsyncExitStack,
         response: UpstreamResponse,
         plan: AttemptPlan,
         record: AttemptRecorder,
-    ) -> StreamReply | str:
+    ) -> StreamReply | Next:
         """Wait for the first translated bytes before answering: until then, failover is
         still possible; after them, never."""
-        model, request, adapter, failures = self.model, self.request, self.adapter, self.failures
-        translator = adapter.stream_translator(
-            public_model=model.name, client_wants_usage=request.wants_usage, api_key=plan.api_key
+        failures = self.failures
+        translator = self.adapter.stream_translator(
+            public_model=self.model.name,
+            client_wants_usage=self.request.wants_usage,
+            api_key=plan.api_key,
         )
         chunks = response.iter_chunks().__aiter__()
         first = b""
@@ -357,15 +404,19 @@ class AttemptLoop:
                     first = translator.finish()
                     break
                 first = translator.feed(chunk)
-        except UpstreamError as error:
+        except UpstreamTimeout:
             await stack.aclose()
-            record.done(
-                response.status, "timeout" if isinstance(error, UpstreamTimeout) else "service"
-            )
+            record.done(response.status, "timeout")
+            failures.timeouts += 1
+            return "next_config"
+        except UpstreamError:
+            await stack.aclose()
+            record.done(response.status, "service")
             failures.service += 1
             return "next_config"
         except BaseException:
             await stack.aclose()
+            record.done(response.status, "client_disconnected")
             raise
         if not first:
             await stack.aclose()
@@ -387,7 +438,9 @@ async def _relay(
     record: AttemptRecorder,
     status: int,
 ) -> AsyncIterator[bytes]:
-    error_class: str | None = None
+    """The rest of a stream, chunk by chunk; a failure ends it with one error event and no
+    [DONE], so clients can tell a cut stream from a finished one (§9)."""
+    error_class: str | None = "client_disconnected"  # unless the loop below ends normally
     try:
         try:
             async for chunk in chunks:
@@ -397,6 +450,7 @@ async def _relay(
             tail = translator.finish()
             if tail:
                 yield tail
+            error_class = None
             if translator.ended_with_error:
                 error_class = "upstream_stream_error"
             elif not translator.finished_ok:

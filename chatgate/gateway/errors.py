@@ -11,6 +11,8 @@ import math
 
 import orjson
 
+from chatgate.upstream.adapters.base import error_event
+
 _TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -31,6 +33,7 @@ class GatewayError(Exception):
         *,
         retry_after_s: float | None = None,
         error_type: str | None = None,
+        answered_by: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -38,6 +41,8 @@ class GatewayError(Exception):
         self.message = message
         self.retry_after_s = retry_after_s
         self.error_type = error_type or _TYPES.get(status, "api_error")
+        # (provider config label, key source) of the last attempt, when one was made (§9).
+        self.answered_by = answered_by
 
     def body(self) -> bytes:
         return orjson.dumps(
@@ -45,14 +50,21 @@ class GatewayError(Exception):
         )
 
     def headers(self) -> list[tuple[bytes, bytes]]:
+        headers: list[tuple[bytes, bytes]] = []
+        if self.answered_by is not None:
+            label, key_source = self.answered_by
+            headers.append((b"x-chatgate-provider-config", label.encode()))
+            headers.append((b"x-chatgate-key-source", key_source.encode()))
         if self.status == 429:
             seconds = max(1, math.ceil(self.retry_after_s or 1))
-            return [(b"retry-after", str(seconds).encode())]
-        return [(b"x-should-retry", b"false")]
+            headers.append((b"retry-after", str(seconds).encode()))
+        else:
+            headers.append((b"x-should-retry", b"false"))
+        return headers
 
     def stream_event(self) -> bytes:
         """The one event that ends a stream cut after its first byte."""
-        return b"data: " + self.body() + b"\n\n"
+        return error_event(self.message, code=self.code, error_type=self.error_type)
 
 
 def invalid_field(field: str, message: str) -> GatewayError:

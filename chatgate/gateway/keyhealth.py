@@ -4,6 +4,9 @@ Cooldowns are per (key, upstream model); 401 marks a key invalid; 403 changes no
 Selection among keys ready now is round-robin per provider config (the cursor is per
 replica). Stored states from the snapshot are honoured; persisting the changes made here
 to the database (and to other replicas) belongs to the key-pool work.
+
+An invalid mark belongs to the key's *secret*: when an admin replaces the secret, the
+snapshot carries a new sealed value and the mark no longer applies.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chatgate.crypto.sealed import SealedSecret
 from chatgate.gateway.snapshot import PoolKey, ProviderEntry
 
 MAX_COOLDOWN = timedelta(hours=24)
@@ -29,16 +33,20 @@ class KeyHealth:
     def __init__(self) -> None:
         self._cooldown_until: dict[tuple[uuid.UUID, str], datetime] = {}
         self._consecutive_429: dict[tuple[uuid.UUID, str], int] = {}
-        self._invalid: set[uuid.UUID] = set()
+        self._invalid: set[tuple[uuid.UUID, SealedSecret]] = set()
         self._cursor: dict[uuid.UUID, int] = {}
 
     def choose(self, provider: ProviderEntry, upstream_model: str, now: datetime) -> PoolChoice:
         ready: list[PoolKey] = []
         cooling: list[datetime] = []
         for key in provider.keys:
-            if key.state == "invalid" or key.id in self._invalid:
+            if key.state == "invalid" or (key.id, key.sealed) in self._invalid:
                 continue
-            until = self._cooldown_until.get((key.id, upstream_model))
+            slot = (key.id, upstream_model)
+            until = self._cooldown_until.get(slot)
+            if until is not None and until <= now:
+                del self._cooldown_until[slot]  # expired: forget it
+                until = None
             if key.state == "cooling_down" and key.cooldown_until is not None:
                 until = max(until, key.cooldown_until) if until else key.cooldown_until
             if until is not None and until > now:
@@ -57,21 +65,20 @@ class KeyHealth:
 
     def rate_limited(
         self, key_id: uuid.UUID, upstream_model: str, now: datetime, retry_after_s: float | None
-    ) -> None:
+    ) -> datetime:
+        """Cool the (key, model) pair down; returns when it is ready again."""
         slot = (key_id, upstream_model)
         count = self._consecutive_429.get(slot, 0) + 1
         self._consecutive_429[slot] = count
         seconds = (
             retry_after_s if retry_after_s is not None else min(MAX_BACKOFF_S, 2.0 ** (count - 1))
         )
-        self._cooldown_until[slot] = now + min(timedelta(seconds=max(seconds, 0.0)), MAX_COOLDOWN)
+        until = now + min(timedelta(seconds=max(seconds, 0.0)), MAX_COOLDOWN)
+        self._cooldown_until[slot] = until
+        return until
 
     def succeeded(self, key_id: uuid.UUID, upstream_model: str) -> None:
         self._consecutive_429.pop((key_id, upstream_model), None)
 
-    def invalid(self, key_id: uuid.UUID) -> None:
-        self._invalid.add(key_id)
-
-    def reset(self, key_id: uuid.UUID) -> None:
-        """An admin replaced or re-enabled the key."""
-        self._invalid.discard(key_id)
+    def invalid(self, key: PoolKey) -> None:
+        self._invalid.add((key.id, key.sealed))

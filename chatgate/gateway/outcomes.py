@@ -20,7 +20,12 @@ class Failures:
     earliest_ready: datetime | None = None
     last_message: str | None = None
     last_label: str | None = None
+    answered_by: tuple[str, str] | None = None  # (config label, key source) of the last attempt
     final: GatewayError | None = None  # set when an attempt ends the request
+
+    def attempted(self, label: str, key_source: str) -> None:
+        self.last_label = label
+        self.answered_by = (label, key_source)
 
     def cooling(self, until: datetime) -> None:
         self.earliest_ready = (

@@ -30,9 +30,6 @@ from chatgate.usage.last_used import LastUsedTracker
 from chatgate.usage.recorder import UsageRecorder
 from chatgate.users.tokens import hash_token
 
-LOOP_HEADER = "x-chatgate-loop"
-ERROR_BODY_LIMIT = 1024 * 1024
-
 _UNAVAILABLE = {
     "user_api_key_required": (403, "this model needs your own API key for its provider"),
     "provider_disabled": (403, "the provider config serving this model is disabled"),
@@ -131,15 +128,10 @@ class Gateway:
         resolution = self.resolution(snapshot, caller, model)
         if not resolution.available:
             reason = resolution.unavailable_reason or "missing_api_key"
-            if reason == "model_disabled":
-                raise GatewayError(
-                    404, "model_not_found", f"the model {request.model!r} does not exist"
-                )
             status, message = _UNAVAILABLE[reason]
             record_refusal(self.usage, request_id, caller, model, status, reason)
             raise GatewayError(status, reason, message)
         body, headers = apply_options(request.body, model.options)
-        body["model"] = model.upstream_model
         try:
             adapter = adapter_for(model.facts.family)
         except FamilyNotSupported:

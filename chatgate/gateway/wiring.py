@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import Route
 
+from chatgate.db import config_version
 from chatgate.db.engine import Database
 from chatgate.db.tables import Setting
 from chatgate.gateway.asgi import ChatCompletionsEndpoint, ModelsEndpoint
@@ -28,7 +29,7 @@ log = logging.getLogger("chatgate.gateway")
 
 INSTALLATION_ID_SETTING = "installation_id"
 FULL_RELOAD_INTERVAL_S = 60.0
-SQLITE_POLL_INTERVAL_S = 1.0
+POLL_INTERVAL_S = 1.0
 
 
 @dataclass
@@ -96,28 +97,22 @@ async def _installation_id(session: AsyncSession) -> str:
 
 
 async def _follow_changes(holder: SnapshotHolder, db: Database) -> None:
-    """Reload on changes made outside this process and every 60 s in any case (SPEC §11).
-
-    On SQLite, ``PRAGMA data_version`` on one held connection changes whenever another
-    connection (a CLI command, or this process's own writers) commits.
-    """
+    """Reload when another process changed configuration (the CLI, another replica) and
+    every 60 s in any case (SPEC §11). Polls the configuration version once a second."""
     loop = asyncio.get_running_loop()
     last_full = loop.time()
-    if not db.is_sqlite:
-        while True:
-            await asyncio.sleep(FULL_RELOAD_INTERVAL_S)
+    seen = await db.read(config_version.current)
+    while True:
+        await asyncio.sleep(POLL_INTERVAL_S)
+        try:
+            version = await db.read(config_version.current)
+        except Exception as error:  # the database is away: keep serving, try again
+            log.warning("configuration poll failed: %s", type(error).__name__)
+            continue
+        if version != seen or loop.time() - last_full >= FULL_RELOAD_INTERVAL_S:
+            seen = version
             await _reload_quietly(holder)
-    async with db.read_engine.connect() as conn:
-        version = None
-        while True:
-            await asyncio.sleep(SQLITE_POLL_INTERVAL_S)
-            current = (await conn.exec_driver_sql("PRAGMA data_version")).scalar()
-            await conn.rollback()  # never pin an old read snapshot
-            due = loop.time() - last_full >= FULL_RELOAD_INTERVAL_S
-            if due or (version is not None and current != version):
-                await _reload_quietly(holder)
-                last_full = loop.time()
-            version = current
+            last_full = loop.time()
 
 
 async def _reload_quietly(holder: SnapshotHolder) -> None:

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chatgate.errors import bad_request
 
@@ -45,10 +45,18 @@ class ModelOptions(BaseModel):
     max_tokens: int | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
-    stop: str | list[str] | None = Field(default=None, max_length=MAX_STOP_SEQUENCES)
+    stop: str | list[str] | None = None
     reasoning_effort: str | None = Field(default=None, max_length=32)
     extra_headers: dict[str, str] | None = Field(default=None, max_length=64)
     extra_body: dict[str, Any] | None = Field(default=None, max_length=64)
+
+    @field_validator("stop")
+    @classmethod
+    def _at_most_four_stop_sequences(cls, value: str | list[str] | None) -> str | list[str] | None:
+        # The limit is on the list only: a single stop string may be any length.
+        if isinstance(value, list) and len(value) > MAX_STOP_SEQUENCES:
+            raise ValueError(f"at most {MAX_STOP_SEQUENCES} stop sequences")
+        return value
 
     def stored(self) -> dict[str, Any]:
         """The JSON object stored on the model config: only the options that are set."""

@@ -385,7 +385,8 @@ def _plan_keys(
         return _KeyPlan()
     if new_key is None:
         return _KeyPlan(delete=tuple(pool))
-    if len(pool) > 1:
+    # §8: a pool holding only disabled keys gets a new enabled primary, however many.
+    if primary is not None and len(pool) > 1:
         raise conflict(
             "use_key_endpoints",
             "this config has several central keys: manage them through /api/v1/providers/{id}/keys",

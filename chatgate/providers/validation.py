@@ -65,6 +65,8 @@ def _base_url_problem(url: str) -> str | None:
         return "must be an absolute http or https URL"
     if not parts.hostname:
         return "must name a host"
+    if "%" in parts.netloc:
+        return "must not percent-encode the host"
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         return "must not carry credentials (user info)"
     if parts.query or "?" in url:

@@ -21,6 +21,7 @@ Rules enforced here rather than at call sites:
 from __future__ import annotations
 
 import asyncio
+import math
 import socket
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -363,11 +364,12 @@ class UpstreamClient:
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """Seconds an upstream asked us to wait (``retry-after-ms``, ``Retry-After`` as
-    delta-seconds or HTTP date), or ``None``."""
+    delta-seconds or HTTP date), or ``None``; always finite and capped at 24 h, whatever
+    the upstream sent (``inf``, ``1e300``…)."""
     millis = headers.get("retry-after-ms")
     if millis is not None:
         try:
-            return max(0.0, float(millis) / 1000.0)
+            return _bounded_wait(float(millis) / 1000.0)
         except ValueError:
             pass
     value = headers.get("Retry-After")
@@ -375,13 +377,22 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        return _bounded_wait(float(value))
     except ValueError:
         pass
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return _bounded_wait((when - datetime.now(UTC)).total_seconds())
+
+
+MAX_RETRY_AFTER_S: Final[float] = 24 * 3600.0
+
+
+def _bounded_wait(seconds: float) -> float | None:
+    if math.isnan(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_S)

@@ -225,3 +225,32 @@ async def test_a_disabled_user_token_stops_working_at_once(env: Env, fake: FakeU
     assert disabled.status_code == 200
     refused = await env.client.get("/v1/models", headers=env.auth(token))
     assert refused.status_code == 401
+
+
+async def test_azure_gets_the_api_key_header_and_the_deployment_as_model(
+    env: Env, fake: FakeUpstream
+) -> None:
+    provider = await add_provider(
+        env, family="azure", name="azure-eu", base_url=fake.url + "/openai/v1", api_key=CENTRAL_KEY
+    )
+    await add_model(env, provider_config_id=provider["id"], model="my-gpt-deployment", name="chat")
+    answer = await sdk(env).chat.completions.create(model="chat", messages=USER_MESSAGE)
+    assert answer.choices[0].message.content
+    seen = fake.requests[0]
+    assert seen.path == "/openai/v1/chat/completions"
+    assert seen.key_header == "api-key"
+    assert seen.api_key == CENTRAL_KEY
+    assert "authorization" not in seen.headers
+    assert seen.json["model"] == "my-gpt-deployment"
+    assert "api-version" not in seen.query
+
+
+async def test_a_bedrock_model_answers_400_family_not_supported(env: Env) -> None:
+    await add_model(env, family="bedrock", model="anthropic.claude", name="chat")
+    response = await env.client.post(
+        "/v1/chat/completions",
+        json={"model": "chat", "messages": USER_MESSAGE},
+        headers=env.auth(env.owner_token),
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "family_not_supported"

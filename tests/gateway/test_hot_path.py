@@ -9,12 +9,17 @@ from typing import Any
 import aiohttp
 from sqlalchemy import event, select
 
+from chatgate.authz import Actor
+from chatgate.db.engine import Database
 from chatgate.db.tables import ApiToken, ProviderKey, UsageEvent
+from chatgate.store import users as user_store
+from chatgate.users import service as user_service
 from tests.fakes.upstream import FakeUpstream
 from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider, sdk
 from tests.helpers import Env
 
 KEY = "sk-central-0123456789abcdef"
+POLL_STEP_S = 0.1  # polling a condition, with a deadline
 
 
 async def _model(env: Env, fake: FakeUpstream) -> None:
@@ -170,3 +175,30 @@ async def test_token_and_key_last_used_are_written_off_the_request_path(
     tokens, keys = await env.runtime.db.read(read)
     assert any(value is not None for value in tokens)
     assert all(value is not None for value in keys)
+
+
+async def test_a_token_created_by_another_process_works_on_v1_within_seconds(env: Env) -> None:
+    """The CLI (or another replica) writes to the database directly; this server notices
+    through the configuration version it polls and serves the new token."""
+    other_process = Database(env.runtime.settings.database_url)
+    try:
+
+        async def mint(session: Any) -> str:
+            owner = await user_store.get_user_by_username(session, "admin")
+            assert owner is not None
+            _, token = await user_service.mint_token(
+                session, Actor.system("cli"), owner, "cli", None
+            )
+            return token
+
+        token = await other_process.write(mint)
+    finally:
+        await other_process.dispose()
+    deadline = asyncio.get_running_loop().time() + 10
+    status = 0
+    while asyncio.get_running_loop().time() < deadline:
+        status = (await env.client.get("/v1/models", headers=env.auth(token))).status_code
+        if status == 200:
+            break
+        await asyncio.sleep(POLL_STEP_S)
+    assert status == 200

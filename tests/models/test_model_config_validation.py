@@ -131,3 +131,8 @@ async def test_member_and_auditor_permissions_on_models(api: Api) -> None:
     )
     assert (member_read.status_code, auditor_read.status_code) == (403, 200)
     assert auditor_write.status_code == 403
+
+
+async def test_a_single_stop_string_of_any_length_is_a_valid_option(api: Api) -> None:
+    model = await api.model(family="openai", model="gpt-4o", options={"stop": "\n\nHuman:"})
+    assert model["options"] == {"stop": "\n\nHuman:"}

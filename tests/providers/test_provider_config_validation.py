@@ -25,6 +25,7 @@ from tests.providers.support import Api
         ({"base_url": "https://example.com/v1#frag"}, "base_url_invalid", "base_url"),
         ({"base_url": "https://example.com:99999/v1"}, "base_url_invalid", "base_url"),
         ({"base_url": "https://exa mple.com/v1"}, "base_url_invalid", "base_url"),
+        ({"base_url": "http://ex%00ample.com/v1"}, "base_url_invalid", "base_url"),
         ({"api_key": "   "}, "api_key_invalid", "api_key"),
         ({"api_key": "k" * 10_241}, "api_key_invalid", "api_key"),
         ({"api_key": "sk-with\nnewline-0123456789"}, "api_key_invalid", "api_key"),

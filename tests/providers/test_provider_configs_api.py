@@ -224,6 +224,20 @@ async def test_patch_api_key_adds_an_enabled_primary_when_the_pool_holds_only_a_
     assert response.json()["has_api_key"] is True
 
 
+async def test_patch_api_key_adds_a_primary_even_when_several_disabled_keys_remain(
+    api: Api,
+) -> None:
+    created = await api.provider(
+        "openai", api_key=None, central_api_key_enabled=False, allow_user_api_key=True
+    )
+    await api.add_pool_key(created["id"], "sk-disabled-1-0123456789abcdef", enabled=False)
+    await api.add_pool_key(created["id"], "sk-disabled-2-0123456789abcdef", enabled=False)
+    response = await api.patch_provider(created["id"], api_key="sk-fresh-0123456789abcdef")
+    assert response.status_code == 200, response.text
+    assert response.json()["key_count"] == 3
+    assert response.json()["has_api_key"] is True
+
+
 async def test_key_hints_are_kept_only_for_keys_of_16_characters_or_more(api: Api) -> None:
     long_key = await api.provider("openai", api_key="sk-abcdefghijWXYZ")
     short_key = await api.provider("openai", api_key="sk-short-123")

@@ -413,7 +413,7 @@ def test_error_event_ends_the_stream_without_done() -> None:
     assert documents[-1] == {
         "error": {
             "message": "Overloaded for <redacted>",
-            "type": "upstream_error",
+            "type": "api_error",
             "code": "upstream_error",
         }
     }

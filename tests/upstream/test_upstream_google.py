@@ -332,7 +332,7 @@ def test_error_in_stream_ends_it_without_done() -> None:
         {
             "error": {
                 "message": "busy <redacted>",
-                "type": "upstream_error",
+                "type": "api_error",
                 "code": "upstream_error",
             }
         }

@@ -228,9 +228,12 @@ class ChunkWriter:
         return b"data: " + orjson.dumps(document) + b"\n\n"
 
 
-def error_event(message: str) -> bytes:
-    """The one event that ends a failed stream (OpenAI's error shape, no [DONE])."""
-    document = {"error": {"message": message, "type": "upstream_error", "code": "upstream_error"}}
+def error_event(
+    message: str, *, code: str = "upstream_error", error_type: str = "api_error"
+) -> bytes:
+    """The one event that ends a failed stream (OpenAI's error shape, no [DONE]); the
+    gateway's own cut-stream events are built here too."""
+    document = {"error": {"message": message, "type": error_type, "code": code}}
     return b"data: " + orjson.dumps(document) + b"\n\n"
 
 
