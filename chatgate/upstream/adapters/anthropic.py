@@ -29,31 +29,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-import orjson
-
 from chatgate.upstream.adapters.base import (
-    ChunkWriter,
     Target,
+    TranslatingStream,
     Usage,
     check_fields,
     completion_body,
-    dumps_str,
-    error_event,
+    copy_fields,
+    forced_function,
     function_tools,
-    join_url,
-    json_headers,
     load_json_object,
+    loads_or_none,
     max_output_tokens,
+    openai_tool_call,
     parse_data_url,
-    redact_and_cap,
+    post_json,
     require_2xx,
     stop_list,
     text_of,
-    tool_call_arguments,
+    unsupported_tool_choice,
+    usage_in_body,
+)
+from chatgate.upstream.adapters.messages import (
+    assistant_tool_calls,
+    chat_messages,
+    merge_turn,
+    user_parts,
 )
 from chatgate.upstream.errors import UnsupportedParameter
 from chatgate.upstream.http import HttpRequest
-from chatgate.upstream.sse import DONE_EVENT, SseDecoder
 
 ANTHROPIC_VERSION: Final[str] = "2023-06-01"
 DEFAULT_MAX_TOKENS: Final[int] = 4096
@@ -93,6 +97,13 @@ IGNORED: Final[frozenset[str]] = frozenset(
     }
 )
 
+# Request fields that take the client's value unchanged.
+_SAMPLING_FIELDS: Final[tuple[tuple[str, str], ...]] = (
+    ("temperature", "temperature"),
+    ("top_p", "top_p"),
+    ("top_k", "top_k"),
+)
+
 FINISH_REASONS: Final[dict[str, str]] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -125,38 +136,23 @@ def _usage(raw: object, previous: Usage | None = None) -> Usage | None:
     return Usage(input_tokens=input_tokens, output_tokens=output_tokens)
 
 
-def _image_block(part: Mapping[str, Any], where: str) -> dict[str, Any]:
-    image = part.get("image_url")
-    url = image.get("url") if isinstance(image, dict) else image
-    if not isinstance(url, str):
-        raise UnsupportedParameter(f"{where}.image_url", "needs a url")
+def _image_block(url: str, where: str) -> dict[str, Any]:
     if url.startswith("data:"):
-        media_type, data = parse_data_url(url, f"{where}.image_url")
+        media_type, data = parse_data_url(url, where)
         return {
             "type": "image",
             "source": {"type": "base64", "media_type": media_type, "data": data},
         }
     if url.startswith(("https://", "http://")):
         return {"type": "image", "source": {"type": "url", "url": url}}
-    raise UnsupportedParameter(f"{where}.image_url", "must be a data: or http(s) URL")
+    raise UnsupportedParameter(where, "must be a data: or http(s) URL")
 
 
 def _user_blocks(content: Any, where: str) -> list[dict[str, Any]]:
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}]
-    if not isinstance(content, list):
-        raise UnsupportedParameter(f"{where}.content", "must be a string or a list of parts")
-    blocks: list[dict[str, Any]] = []
-    for index, part in enumerate(content):
-        part_where = f"{where}.content[{index}]"
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind == "text" and isinstance(part.get("text"), str):
-            blocks.append({"type": "text", "text": part["text"]})
-        elif kind == "image_url":
-            blocks.append(_image_block(part, part_where))
-        else:
-            raise UnsupportedParameter(part_where, f"part type {kind!r} is not supported")
-    return blocks
+    return [
+        {"type": "text", "text": value} if kind == "text" else _image_block(value, value_where)
+        for kind, value, value_where in user_parts(content, where)
+    ]
 
 
 def _tool_choice(value: Any, parallel: Any) -> dict[str, Any] | None:
@@ -167,15 +163,10 @@ def _tool_choice(value: Any, parallel: Any) -> dict[str, Any] | None:
         return {"type": "none"}
     elif value == "required":
         choice = {"type": "any"}
-    elif (
-        isinstance(value, dict)
-        and value.get("type") == "function"
-        and isinstance(value.get("function"), dict)
-        and isinstance(value["function"].get("name"), str)
-    ):
-        choice = {"type": "tool", "name": value["function"]["name"]}
+    elif (name := forced_function(value)) is not None:
+        choice = {"type": "tool", "name": name}
     else:
-        raise UnsupportedParameter("tool_choice", "must be auto, none, required or a function")
+        raise unsupported_tool_choice()
     if parallel is False:
         choice["disable_parallel_tool_use"] = True
     elif value is None:
@@ -189,47 +180,21 @@ def translate_request(
     """OpenAI chat-completions body → Messages API body (pure; raises
     UnsupportedParameter)."""
     check_fields(body, honoured=HONOURED, ignored=IGNORED)
-    raw_messages = body.get("messages")
-    if not isinstance(raw_messages, list):
-        raise UnsupportedParameter("messages", "must be a list")
     system: list[str] = []
     messages: list[dict[str, Any]] = []
-
-    def append(role: str, blocks: list[dict[str, Any]]) -> None:
-        if messages and messages[-1]["role"] == role:
-            messages[-1]["content"].extend(blocks)
-        else:
-            messages.append({"role": role, "content": blocks})
-
-    for index, message in enumerate(raw_messages):
-        where = f"messages[{index}]"
-        if not isinstance(message, dict):
-            raise UnsupportedParameter(where, "must be an object")
-        role = message.get("role")
-        content = message.get("content")
-        if role in ("system", "developer"):
-            text = text_of(content, where)
-            if text:
-                system.append(text)
-        elif role == "user":
-            append("user", _user_blocks(content, where))
+    for where, role, content, message in chat_messages(body, system):
+        if role == "user":
+            merge_turn(messages, "user", _user_blocks(content, where), key="content")
         elif role == "assistant":
             blocks: list[dict[str, Any]] = []
             text = text_of(content, where)
             if text:
                 blocks.append({"type": "text", "text": text})
-            calls = message.get("tool_calls") or []
-            if not isinstance(calls, list):
-                raise UnsupportedParameter(f"{where}.tool_calls", "must be a list")
-            for call_index, call in enumerate(calls):
-                call_where = f"{where}.tool_calls[{call_index}]"
-                if not isinstance(call, dict):
-                    raise UnsupportedParameter(call_where, "must be an object")
-                call_id, name, arguments = tool_call_arguments(call, call_where)
+            for call_id, name, arguments in assistant_tool_calls(message, where):
                 blocks.append({"type": "tool_use", "id": call_id, "name": name, "input": arguments})
             if blocks:
-                append("assistant", blocks)
-        elif role == "tool":
+                merge_turn(messages, "assistant", blocks, key="content")
+        else:  # "tool"
             answered = message.get("tool_call_id")
             if not isinstance(answered, str):
                 raise UnsupportedParameter(f"{where}.tool_call_id", "is required for tool messages")
@@ -238,9 +203,7 @@ def translate_request(
                 "tool_use_id": answered,
                 "content": text_of(content, where),
             }
-            append("user", [result])
-        else:
-            raise UnsupportedParameter(f"{where}.role", f"role {role!r} is not supported")
+            merge_turn(messages, "user", [result], key="content")
 
     payload: dict[str, Any] = {
         "model": upstream_model,
@@ -249,9 +212,7 @@ def translate_request(
     }
     if system:
         payload["system"] = "\n\n".join(system)
-    for source, target in (("temperature", "temperature"), ("top_p", "top_p"), ("top_k", "top_k")):
-        if body.get(source) is not None:
-            payload[target] = body[source]
+    copy_fields(body, payload, _SAMPLING_FIELDS)
     if body.get("stop") is not None:
         payload["stop_sequences"] = stop_list(body["stop"])
     functions = function_tools(body)
@@ -275,134 +236,30 @@ def translate_request(
     return payload
 
 
-class AnthropicAdapter:
-    family = "anthropic"
-
-    def build_request(
-        self,
-        target: Target,
-        body: Mapping[str, Any],
-        *,
-        stream: bool,
-        extra_headers: Mapping[str, str],
-    ) -> HttpRequest:
-        payload = translate_request(body, target.upstream_model, stream=stream)
-        return HttpRequest(
-            method="POST",
-            url=join_url(target.base_url, "/v1/messages"),
-            headers=json_headers(
-                extra_headers,
-                {"x-api-key": target.api_key, "anthropic-version": ANTHROPIC_VERSION},
-            ),
-            body=orjson.dumps(payload),
-        )
-
-    def translate_response(self, status: int, body: bytes, *, public_model: str) -> bytes:
-        require_2xx(status)
-        document = load_json_object(body, self.family)
-        texts: list[str] = []
-        tool_calls: list[dict[str, Any]] = []
-        content = document.get("content")
-        for block in content if isinstance(content, list) else []:
-            if not isinstance(block, dict):
-                continue
-            if block.get("type") == "text" and isinstance(block.get("text"), str):
-                texts.append(block["text"])
-            elif block.get("type") == "tool_use":
-                tool_calls.append(
-                    {
-                        "id": block.get("id"),
-                        "type": "function",
-                        "function": {
-                            "name": block.get("name"),
-                            "arguments": dumps_str(block.get("input") or {}),
-                        },
-                    }
-                )
-        return completion_body(
-            public_model=public_model,
-            content="".join(texts) if texts or not tool_calls else None,
-            tool_calls=tool_calls,
-            finish_reason=_finish_reason(document.get("stop_reason")),
-            usage=_usage(document.get("usage")),
-        )
-
-    def parse_usage(self, body: bytes) -> Usage | None:
-        try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return None
-        return _usage(document.get("usage")) if isinstance(document, dict) else None
-
-    def stream_translator(
-        self, *, public_model: str, client_wants_usage: bool, api_key: str = ""
-    ) -> AnthropicStream:
-        return AnthropicStream(
-            public_model=public_model, client_wants_usage=client_wants_usage, api_key=api_key
-        )
-
-
-class AnthropicStream:
+class AnthropicStream(TranslatingStream):
     """Messages stream events → ``chat.completion.chunk`` events."""
 
     def __init__(self, *, public_model: str, client_wants_usage: bool, api_key: str = "") -> None:
-        self._writer = ChunkWriter(public_model)
-        self._decoder = SseDecoder()
-        self._wants_usage = client_wants_usage
-        self._api_key = api_key
-        self._role_sent = False
+        super().__init__(
+            public_model=public_model, client_wants_usage=client_wants_usage, api_key=api_key
+        )
         self._finish_sent = False
-        self._closed = False
         self._tool_index: dict[int, int] = {}
-        self.usage: Usage | None = None
-        self.finished_ok = False
-        self.ended_with_error = False
 
-    def feed(self, chunk: bytes) -> bytes:
-        if self._closed:
-            return b""
-        return self._handle(self._decoder.feed(chunk))
-
-    def finish(self) -> bytes:
-        if self._closed:
-            return b""
-        out = self._handle(self._decoder.flush())
-        if self._closed or not self.finished_ok:
-            return out
-        self._closed = True
-        tail = [out]
-        if not self._finish_sent:
-            tail.append(self._writer.delta({}, "stop"))
-        if self._wants_usage and self.usage is not None:
-            tail.append(self._writer.usage(self.usage))
-        tail.append(DONE_EVENT)
-        return b"".join(tail)
+    def _final_delta(self) -> bytes:
+        return b"" if self._finish_sent else self._writer.delta({}, "stop")
 
     def _handle(self, events: list[tuple[str, bytes]]) -> bytes:
         out: list[bytes] = []
         for name, data in events:
             if self._closed:
                 break
-            try:
-                document = orjson.loads(data)
-            except orjson.JSONDecodeError:
-                document = None
+            document = loads_or_none(data)
             if not isinstance(document, dict):
                 out.append(self._fail("upstream sent an unreadable stream event"))
                 break
             out.append(self._event(str(document.get("type") or name), document))
         return b"".join(out)
-
-    def _fail(self, message: str) -> bytes:
-        self._closed = True
-        self.ended_with_error = True
-        return error_event(redact_and_cap(message, self._api_key))
-
-    def _role(self) -> bytes:
-        if self._role_sent:
-            return b""
-        self._role_sent = True
-        return self._writer.delta({"role": "assistant", "content": ""})
 
     def _event(self, kind: str, event: dict[str, Any]) -> bytes:
         if kind == "content_block_delta":
@@ -456,9 +313,55 @@ class AnthropicStream:
             self.finished_ok = True
             return b""
         if kind == "error":
-            error = event.get("error")
-            message = error.get("message") if isinstance(error, dict) else None
-            return self._fail(
-                message if isinstance(message, str) and message else "upstream reported an error"
-            )
+            return self._fail_with_error(event.get("error"))
         return b""  # ping, content_block_stop and future event types
+
+
+class AnthropicAdapter:
+    family = "anthropic"
+
+    def build_request(
+        self,
+        target: Target,
+        body: Mapping[str, Any],
+        *,
+        stream: bool,
+        extra_headers: Mapping[str, str],
+    ) -> HttpRequest:
+        payload = translate_request(body, target.upstream_model, stream=stream)
+        return post_json(
+            target.base_url,
+            "/v1/messages",
+            payload,
+            extra_headers=extra_headers,
+            auth={"x-api-key": target.api_key, "anthropic-version": ANTHROPIC_VERSION},
+        )
+
+    def translate_response(self, status: int, body: bytes, *, public_model: str) -> bytes:
+        require_2xx(status)
+        document = load_json_object(body, self.family)
+        texts: list[str] = []
+        tool_calls: list[dict[str, Any]] = []
+        content = document.get("content")
+        for block in content if isinstance(content, list) else []:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "text" and isinstance(block.get("text"), str):
+                texts.append(block["text"])
+            elif block.get("type") == "tool_use":
+                tool_calls.append(
+                    openai_tool_call(block.get("id"), block.get("name"), block.get("input") or {})
+                )
+        return completion_body(
+            public_model=public_model,
+            texts=texts,
+            tool_calls=tool_calls,
+            finish_reason=_finish_reason(document.get("stop_reason")),
+            usage=_usage(document.get("usage")),
+        )
+
+    def parse_usage(self, body: bytes) -> Usage | None:
+        return usage_in_body(body, "usage", _usage)
+
+    # The stream's constructor takes exactly the factory's keyword arguments.
+    stream_translator = AnthropicStream

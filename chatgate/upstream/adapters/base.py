@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -18,6 +18,7 @@ import orjson
 
 from chatgate.upstream.errors import UnsupportedParameter, UpstreamProtocolError
 from chatgate.upstream.http import HttpRequest
+from chatgate.upstream.sse import DONE_EVENT, SseDecoder
 
 ERROR_MESSAGE_MAX_BYTES: Final[int] = 1024
 REDACTED: Final[str] = "<redacted>"
@@ -94,10 +95,7 @@ def extract_error_message(status: int, body: bytes, api_key: str) -> str:
     from a JSON body, every occurrence of the key replaced, at most 1 KiB of UTF-8;
     otherwise ``upstream returned HTTP <status>``."""
     fallback = f"upstream returned HTTP {status}"
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return fallback
+    document = loads_or_none(body)
     if isinstance(document, list) and document:  # Gemini streams wrap errors in a list
         document = document[0]
     if not isinstance(document, dict):
@@ -145,6 +143,23 @@ def new_tool_call_id() -> str:
     return "call_" + secrets.token_hex(12)
 
 
+def loads_or_none(data: bytes) -> Any:
+    """The JSON value of ``data``, or None when it is not JSON."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def usage_in_body(
+    body: bytes, key: str, read_usage: Callable[[object], Usage | None]
+) -> Usage | None:
+    """``parse_usage`` of every family: ``read_usage(body[key])`` when the body is a JSON
+    object, else None."""
+    document = loads_or_none(body)
+    return read_usage(document.get(key)) if isinstance(document, dict) else None
+
+
 def load_json_object(body: bytes, family: str) -> dict[str, Any]:
     try:
         document = orjson.loads(body)
@@ -160,15 +175,26 @@ def require_2xx(status: int) -> None:
         raise ValueError(f"translate_response is only for 2xx bodies, got {status}")
 
 
+def openai_tool_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
+    """A ``tool_calls`` entry of an OpenAI answer; ``arguments`` is sent as JSON text."""
+    return {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": name, "arguments": dumps_str(arguments)},
+    }
+
+
 def completion_body(
     *,
     public_model: str,
-    content: str | None,
+    texts: list[str],
     tool_calls: list[dict[str, Any]],
     finish_reason: str,
     usage: Usage | None,
 ) -> bytes:
-    """An OpenAI ``chat.completion`` for a translated answer (id and created are ours)."""
+    """An OpenAI ``chat.completion`` for a translated answer (id and created are ours).
+    ``content`` is the joined ``texts``; it is null only for an answer of tool calls alone."""
+    content = "".join(texts) if texts or not tool_calls else None
     message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
     if tool_calls:
         message["tool_calls"] = tool_calls
@@ -237,6 +263,68 @@ def error_event(
     return b"data: " + orjson.dumps(document) + b"\n\n"
 
 
+class TranslatingStream:
+    """What the translating families' stream translators share: SSE decoding, the one
+    error event that closes a failed stream, and the close of a finished one (final
+    deltas, usage chunk if asked for, ``[DONE]``). Subclasses turn decoded events into
+    chunks in :meth:`_handle` and set ``finished_ok`` when the answer is complete."""
+
+    def __init__(self, *, public_model: str, client_wants_usage: bool, api_key: str = "") -> None:
+        self._writer = ChunkWriter(public_model)
+        self._decoder = SseDecoder()
+        self._wants_usage = client_wants_usage
+        self._api_key = api_key
+        self._role_sent = False
+        self._closed = False
+        self.usage: Usage | None = None
+        self.finished_ok = False
+        self.ended_with_error = False
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self._closed:
+            return b""
+        return self._handle(self._decoder.feed(chunk))
+
+    def finish(self) -> bytes:
+        if self._closed:
+            return b""
+        out = self._handle(self._decoder.flush())
+        if self._closed or not self.finished_ok:
+            return out
+        self._closed = True
+        tail = [out, self._final_delta()]
+        if self._wants_usage and self.usage is not None:
+            tail.append(self._writer.usage(self.usage))
+        tail.append(DONE_EVENT)
+        return b"".join(tail)
+
+    def _handle(self, events: list[tuple[str, bytes]]) -> bytes:
+        raise NotImplementedError
+
+    def _final_delta(self) -> bytes:
+        """What a finished stream still owes before its usage chunk; nothing by default."""
+        return b""
+
+    def _fail(self, message: str) -> bytes:
+        self._closed = True
+        self.ended_with_error = True
+        return error_event(redact_and_cap(message, self._api_key))
+
+    def _fail_with_error(self, error: object) -> bytes:
+        """Close with the upstream's own ``error.message``, when it sent a usable one."""
+        message = error.get("message") if isinstance(error, dict) else None
+        return self._fail(
+            message if isinstance(message, str) and message else "upstream reported an error"
+        )
+
+    def _role(self) -> bytes:
+        """The first chunk of the answer (once per stream)."""
+        if self._role_sent:
+            return b""
+        self._role_sent = True
+        return self._writer.delta({"role": "assistant", "content": ""})
+
+
 def join_url(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + path
 
@@ -248,6 +336,23 @@ def json_headers(extra_headers: Mapping[str, str], auth: Mapping[str, str]) -> d
     headers.update(extra_headers)
     headers.update(auth)
     return headers
+
+
+def post_json(
+    base_url: str,
+    path: str,
+    payload: Mapping[str, Any],
+    *,
+    extra_headers: Mapping[str, str],
+    auth: Mapping[str, str],
+) -> HttpRequest:
+    """The POST of a JSON ``payload`` to ``base_url`` + ``path`` (see :func:`json_headers`)."""
+    return HttpRequest(
+        method="POST",
+        url=join_url(base_url, path),
+        headers=json_headers(extra_headers, auth),
+        body=orjson.dumps(payload),
+    )
 
 
 # --- request field policy for translated families -------------------------------------
@@ -279,6 +384,34 @@ def check_fields(
         if neutral is not None and value in neutral:
             continue
         raise UnsupportedParameter(name)
+
+
+def copy_fields(
+    body: Mapping[str, Any], into: dict[str, Any], names: tuple[tuple[str, str], ...]
+) -> None:
+    """``into[target] = body[source]`` for each ``(source, target)`` whose value is not
+    null; the value passes unchanged."""
+    for source, target in names:
+        if body.get(source) is not None:
+            into[target] = body[source]
+
+
+def forced_function(tool_choice: Any) -> str | None:
+    """The name in a ``{"type": "function", "function": {"name": ...}}`` ``tool_choice``;
+    None for any other value."""
+    if (
+        isinstance(tool_choice, dict)
+        and tool_choice.get("type") == "function"
+        and isinstance(tool_choice.get("function"), dict)
+        and isinstance(tool_choice["function"].get("name"), str)
+    ):
+        name: str = tool_choice["function"]["name"]
+        return name
+    return None
+
+
+def unsupported_tool_choice() -> UnsupportedParameter:
+    return UnsupportedParameter("tool_choice", "must be auto, none, required or a function")
 
 
 def text_of(content: Any, where: str) -> str:

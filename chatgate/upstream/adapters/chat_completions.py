@@ -13,15 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-import orjson
-
 from chatgate.upstream.adapters.base import (
     REDACTED,
     Target,
     Usage,
-    join_url,
-    json_headers,
+    loads_or_none,
+    post_json,
     usage_from_openai,
+    usage_in_body,
 )
 from chatgate.upstream.http import HttpRequest
 from chatgate.upstream.sse import last_event_end, split_events
@@ -60,11 +59,12 @@ class ChatCompletionsAdapter:
             payload["stream"] = False
             payload.pop("stream_options", None)
         key = f"Bearer {target.api_key}" if self._bearer else target.api_key
-        return HttpRequest(
-            method="POST",
-            url=join_url(target.base_url, "/chat/completions"),
-            headers=json_headers(extra_headers, {self._key_header: key}),
-            body=orjson.dumps(payload),
+        return post_json(
+            target.base_url,
+            "/chat/completions",
+            payload,
+            extra_headers=extra_headers,
+            auth={self._key_header: key},
         )
 
     def translate_response(self, status: int, body: bytes, *, public_model: str) -> bytes:
@@ -72,11 +72,7 @@ class ChatCompletionsAdapter:
         return body
 
     def parse_usage(self, body: bytes) -> Usage | None:
-        try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return None
-        return usage_from_openai(document.get("usage")) if isinstance(document, dict) else None
+        return usage_in_body(body, "usage", usage_from_openai)
 
     def stream_translator(
         self, *, public_model: str, client_wants_usage: bool, api_key: str = ""
@@ -100,10 +96,7 @@ def _event_json(event: bytes) -> Any:
         for line in event.replace(b"\r\n", b"\n").split(b"\n")
         if line.startswith(b"data:")
     )
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
+    return loads_or_none(data)
 
 
 def _is_done(events: bytes) -> bool:

@@ -37,32 +37,36 @@ from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import quote
 
-import orjson
-
 from chatgate.upstream.adapters.base import (
-    ChunkWriter,
     Target,
+    TranslatingStream,
     Usage,
     check_fields,
     completion_body,
-    dumps_str,
-    error_event,
+    copy_fields,
+    forced_function,
     function_tools,
-    join_url,
-    json_headers,
     load_json_object,
+    loads_or_none,
     max_output_tokens,
     new_tool_call_id,
+    openai_tool_call,
     parse_data_url,
-    redact_and_cap,
+    post_json,
     require_2xx,
     stop_list,
     text_of,
-    tool_call_arguments,
+    unsupported_tool_choice,
+    usage_in_body,
+)
+from chatgate.upstream.adapters.messages import (
+    assistant_tool_calls,
+    chat_messages,
+    merge_turn,
+    user_parts,
 )
 from chatgate.upstream.errors import UnsupportedParameter
 from chatgate.upstream.http import HttpRequest
-from chatgate.upstream.sse import DONE_EVENT, SseDecoder
 
 SIGNATURE_MARK: Final[str] = "~ts~"
 SKIP_SIGNATURE: Final[str] = "skip_thought_signature_validator"
@@ -153,27 +157,16 @@ def _signature_of(call_id: str) -> str | None:
     return signature if mark and signature else None
 
 
+def _image_part(url: str, where: str) -> dict[str, Any]:
+    mime_type, data = parse_data_url(url, where)
+    return {"inlineData": {"mimeType": mime_type, "data": data}}
+
+
 def _user_parts(content: Any, where: str) -> list[dict[str, Any]]:
-    if isinstance(content, str):
-        return [{"text": content}]
-    if not isinstance(content, list):
-        raise UnsupportedParameter(f"{where}.content", "must be a string or a list of parts")
-    parts: list[dict[str, Any]] = []
-    for index, part in enumerate(content):
-        part_where = f"{where}.content[{index}]"
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind == "text" and isinstance(part.get("text"), str):
-            parts.append({"text": part["text"]})
-        elif kind == "image_url":
-            image = part.get("image_url")
-            url = image.get("url") if isinstance(image, dict) else image
-            if not isinstance(url, str):
-                raise UnsupportedParameter(f"{part_where}.image_url", "needs a url")
-            mime_type, data = parse_data_url(url, f"{part_where}.image_url")
-            parts.append({"inlineData": {"mimeType": mime_type, "data": data}})
-        else:
-            raise UnsupportedParameter(part_where, f"part type {kind!r} is not supported")
-    return parts
+    return [
+        {"text": value} if kind == "text" else _image_part(value, value_where)
+        for kind, value, value_where in user_parts(content, where)
+    ]
 
 
 def _tool_config(value: Any) -> dict[str, Any] | None:
@@ -185,15 +178,10 @@ def _tool_config(value: Any) -> dict[str, Any] | None:
         config = {"mode": "NONE"}
     elif value == "required":
         config = {"mode": "ANY"}
-    elif (
-        isinstance(value, dict)
-        and value.get("type") == "function"
-        and isinstance(value.get("function"), dict)
-        and isinstance(value["function"].get("name"), str)
-    ):
-        config = {"mode": "ANY", "allowedFunctionNames": [value["function"]["name"]]}
+    elif (name := forced_function(value)) is not None:
+        config = {"mode": "ANY", "allowedFunctionNames": [name]}
     else:
-        raise UnsupportedParameter("tool_choice", "must be auto, none, required or a function")
+        raise unsupported_tool_choice()
     return {"functionCallingConfig": config}
 
 
@@ -219,46 +207,20 @@ def translate_request(body: Mapping[str, Any]) -> dict[str, Any]:
     """OpenAI chat-completions body → generateContent body (pure; raises
     UnsupportedParameter). The model goes in the URL, not the body."""
     check_fields(body, honoured=HONOURED, ignored=IGNORED)
-    raw_messages = body.get("messages")
-    if not isinstance(raw_messages, list):
-        raise UnsupportedParameter("messages", "must be a list")
     system: list[str] = []
     contents: list[dict[str, Any]] = []
     call_names: dict[str, str] = {}
-
-    def append(role: str, parts: list[dict[str, Any]]) -> None:
-        if contents and contents[-1]["role"] == role:
-            contents[-1]["parts"].extend(parts)
-        else:
-            contents.append({"role": role, "parts": parts})
-
-    for index, message in enumerate(raw_messages):
-        where = f"messages[{index}]"
-        if not isinstance(message, dict):
-            raise UnsupportedParameter(where, "must be an object")
-        role = message.get("role")
-        content = message.get("content")
-        if role in ("system", "developer"):
-            text = text_of(content, where)
-            if text:
-                system.append(text)
-        elif role == "user":
-            append("user", _user_parts(content, where))
+    for where, role, content, message in chat_messages(body, system):
+        if role == "user":
+            merge_turn(contents, "user", _user_parts(content, where), key="parts")
         elif role == "assistant":
             parts: list[dict[str, Any]] = []
             text = text_of(content, where)
             if text:
                 parts.append({"text": text})
-            calls = message.get("tool_calls") or []
-            if not isinstance(calls, list):
-                raise UnsupportedParameter(f"{where}.tool_calls", "must be a list")
             first_call: dict[str, Any] | None = None
             signed = False
-            for call_index, call in enumerate(calls):
-                call_where = f"{where}.tool_calls[{call_index}]"
-                if not isinstance(call, dict):
-                    raise UnsupportedParameter(call_where, "must be an object")
-                call_id, name, arguments = tool_call_arguments(call, call_where)
+            for call_id, name, arguments in assistant_tool_calls(message, where):
                 call_names[call_id] = name
                 part: dict[str, Any] = {"functionCall": {"name": name, "args": arguments}}
                 signature = _signature_of(call_id)
@@ -270,8 +232,8 @@ def translate_request(body: Mapping[str, Any]) -> dict[str, Any]:
             if first_call is not None and not signed:
                 first_call["thoughtSignature"] = SKIP_SIGNATURE
             if parts:
-                append("model", parts)
-        elif role == "tool":
+                merge_turn(contents, "model", parts, key="parts")
+        else:  # "tool"
             answered = message.get("tool_call_id")
             function_name = call_names.get(answered) if isinstance(answered, str) else None
             function_name = function_name or message.get("name")
@@ -280,17 +242,13 @@ def translate_request(body: Mapping[str, Any]) -> dict[str, Any]:
                     f"{where}.tool_call_id", "must name a tool call of an earlier assistant message"
                 )
             response = {"name": function_name, "response": {"result": text_of(content, where)}}
-            append("user", [{"functionResponse": response}])
-        else:
-            raise UnsupportedParameter(f"{where}.role", f"role {role!r} is not supported")
+            merge_turn(contents, "user", [{"functionResponse": response}], key="parts")
 
     payload: dict[str, Any] = {"contents": contents}
     if system:
         payload["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}
     config: dict[str, Any] = {}
-    for source, target in _GENERATION_FIELDS:
-        if body.get(source) is not None:
-            config[target] = body[source]
+    copy_fields(body, config, _GENERATION_FIELDS)
     limit = max_output_tokens(body)
     if limit is not None:
         config["maxOutputTokens"] = limit
@@ -336,151 +294,45 @@ def _tool_call(part: Mapping[str, Any]) -> dict[str, Any] | None:
     call = part.get("functionCall")
     if not isinstance(call, dict):
         return None
-    return {
-        "id": encode_call_id(part.get("thoughtSignature")),
-        "type": "function",
-        "function": {"name": call.get("name"), "arguments": dumps_str(call.get("args") or {})},
-    }
+    return openai_tool_call(
+        encode_call_id(part.get("thoughtSignature")), call.get("name"), call.get("args") or {}
+    )
 
 
 def _is_answer_text(part: Mapping[str, Any]) -> bool:
     return isinstance(part.get("text"), str) and not part.get("thought")
 
 
-class GoogleAdapter:
-    family = "google"
-
-    def build_request(
-        self,
-        target: Target,
-        body: Mapping[str, Any],
-        *,
-        stream: bool,
-        extra_headers: Mapping[str, str],
-    ) -> HttpRequest:
-        payload = translate_request(body)
-        method = ":streamGenerateContent?alt=sse" if stream else ":generateContent"
-        return HttpRequest(
-            method="POST",
-            url=join_url(target.base_url, _model_path(target.upstream_model) + method),
-            headers=json_headers(extra_headers, {"x-goog-api-key": target.api_key}),
-            body=orjson.dumps(payload),
-        )
-
-    def translate_response(self, status: int, body: bytes, *, public_model: str) -> bytes:
-        require_2xx(status)
-        document = load_json_object(body, self.family)
-        candidate, parts = _candidate_parts(document)
-        texts: list[str] = []
-        tool_calls: list[dict[str, Any]] = []
-        for part in parts:
-            if not isinstance(part, dict):
-                continue
-            if _is_answer_text(part):
-                texts.append(part["text"])
-            elif (call := _tool_call(part)) is not None:
-                tool_calls.append(call)
-        if candidate is None:
-            # No candidate at all: the prompt itself was blocked.
-            finish_reason = "content_filter" if document.get("promptFeedback") else "stop"
-        else:
-            finish_reason = _finish_reason(candidate.get("finishReason"), bool(tool_calls))
-        return completion_body(
-            public_model=public_model,
-            content="".join(texts) if texts or not tool_calls else None,
-            tool_calls=tool_calls,
-            finish_reason=finish_reason,
-            usage=_usage(document.get("usageMetadata")),
-        )
-
-    def parse_usage(self, body: bytes) -> Usage | None:
-        try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return None
-        return _usage(document.get("usageMetadata")) if isinstance(document, dict) else None
-
-    def stream_translator(
-        self, *, public_model: str, client_wants_usage: bool, api_key: str = ""
-    ) -> GoogleStream:
-        return GoogleStream(
-            public_model=public_model, client_wants_usage=client_wants_usage, api_key=api_key
-        )
-
-
-class GoogleStream:
+class GoogleStream(TranslatingStream):
     """Each SSE event is a whole GenerateContentResponse; the one carrying a
     ``finishReason`` ends the answer, and the last ``usageMetadata`` seen counts."""
 
     def __init__(self, *, public_model: str, client_wants_usage: bool, api_key: str = "") -> None:
-        self._writer = ChunkWriter(public_model)
-        self._decoder = SseDecoder()
-        self._wants_usage = client_wants_usage
-        self._api_key = api_key
-        self._role_sent = False
+        super().__init__(
+            public_model=public_model, client_wants_usage=client_wants_usage, api_key=api_key
+        )
         self._tools = 0
-        self._closed = False
-        self.usage: Usage | None = None
-        self.finished_ok = False
-        self.ended_with_error = False
-
-    def feed(self, chunk: bytes) -> bytes:
-        if self._closed:
-            return b""
-        return self._handle(self._decoder.feed(chunk))
-
-    def finish(self) -> bytes:
-        if self._closed:
-            return b""
-        out = self._handle(self._decoder.flush())
-        if self._closed or not self.finished_ok:
-            return out
-        self._closed = True
-        tail = [out]
-        if self._wants_usage and self.usage is not None:
-            tail.append(self._writer.usage(self.usage))
-        tail.append(DONE_EVENT)
-        return b"".join(tail)
 
     def _handle(self, events: list[tuple[str, bytes]]) -> bytes:
         out: list[bytes] = []
         for _, data in events:
-            try:
-                document = orjson.loads(data)
-            except orjson.JSONDecodeError:
-                document = None
+            document = loads_or_none(data)
             if isinstance(document, list) and document:
                 document = document[0]
             if not isinstance(document, dict):
                 out.append(self._fail("upstream sent an unreadable stream event"))
                 break
             if "error" in document:
-                error = document["error"]
-                message = error.get("message") if isinstance(error, dict) else None
-                out.append(
-                    self._fail(
-                        message
-                        if isinstance(message, str) and message
-                        else "upstream reported an error"
-                    )
-                )
+                out.append(self._fail_with_error(document["error"]))
                 break
             out.append(self._response(document))
         return b"".join(out)
-
-    def _fail(self, message: str) -> bytes:
-        self._closed = True
-        self.ended_with_error = True
-        return error_event(redact_and_cap(message, self._api_key))
 
     def _response(self, document: Mapping[str, Any]) -> bytes:
         usage = _usage(document.get("usageMetadata"))
         if usage is not None:
             self.usage = usage
-        out: list[bytes] = []
-        if not self._role_sent:
-            self._role_sent = True
-            out.append(self._writer.delta({"role": "assistant", "content": ""}))
+        out = [self._role()]
         candidate, parts = _candidate_parts(document)
         for part in parts:
             if not isinstance(part, dict):
@@ -507,3 +359,57 @@ class GoogleStream:
         self.finished_ok = True
         out.append(self._writer.delta({}, reason))
         return b"".join(out)
+
+
+class GoogleAdapter:
+    family = "google"
+
+    def build_request(
+        self,
+        target: Target,
+        body: Mapping[str, Any],
+        *,
+        stream: bool,
+        extra_headers: Mapping[str, str],
+    ) -> HttpRequest:
+        payload = translate_request(body)
+        method = ":streamGenerateContent?alt=sse" if stream else ":generateContent"
+        return post_json(
+            target.base_url,
+            _model_path(target.upstream_model) + method,
+            payload,
+            extra_headers=extra_headers,
+            auth={"x-goog-api-key": target.api_key},
+        )
+
+    def translate_response(self, status: int, body: bytes, *, public_model: str) -> bytes:
+        require_2xx(status)
+        document = load_json_object(body, self.family)
+        candidate, parts = _candidate_parts(document)
+        texts: list[str] = []
+        tool_calls: list[dict[str, Any]] = []
+        for part in parts:
+            if not isinstance(part, dict):
+                continue
+            if _is_answer_text(part):
+                texts.append(part["text"])
+            elif (call := _tool_call(part)) is not None:
+                tool_calls.append(call)
+        if candidate is None:
+            # No candidate at all: the prompt itself was blocked.
+            finish_reason = "content_filter" if document.get("promptFeedback") else "stop"
+        else:
+            finish_reason = _finish_reason(candidate.get("finishReason"), bool(tool_calls))
+        return completion_body(
+            public_model=public_model,
+            texts=texts,
+            tool_calls=tool_calls,
+            finish_reason=finish_reason,
+            usage=_usage(document.get("usageMetadata")),
+        )
+
+    def parse_usage(self, body: bytes) -> Usage | None:
+        return usage_in_body(body, "usageMetadata", _usage)
+
+    # The stream's constructor takes exactly the factory's keyword arguments.
+    stream_translator = GoogleStream
