@@ -73,7 +73,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
 
 def main() -> None:
-    app = web.Application()
+    app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_post("/v1/chat/completions", handle)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
 

@@ -193,6 +193,29 @@ async def run(args: argparse.Namespace) -> None:
         results["added_p50_ms"] = (percentile(via, 0.5) - percentile(direct, 0.5)) * 1000
         results["added_p95_ms"] = (percentile(via, 0.95) - percentile(direct, 0.95)) * 1000
 
+        # Larger bodies (SPEC §15: at most 1.5 µs added per KB): a 1 MiB conversation of
+        # 1 KB messages, compared with the 1 KB body above.
+        large_kb = 1024
+        large = orjson.dumps(
+            {
+                "model": "bench",
+                "max_tokens": 16,
+                "messages": [{"role": "user", "content": "x" * 1000}] * large_kb,
+            }
+        )
+        count = max(50, n // 10)
+        direct_large = await sequential(
+            "plain", f"{direct_base}/chat/completions", large, direct_auth, count
+        )
+        via_large = await sequential(
+            "plain", f"{gateway_base}/v1/chat/completions", large, auth, count
+        )
+        added_large_ms = (percentile(via_large, 0.5) - percentile(direct_large, 0.5)) * 1000
+        results["added_p50_ms_1mib_body"] = added_large_ms
+        results["added_us_per_kb"] = (
+            (added_large_ms - results["added_p50_ms"]) * 1000 / (large_kb - 1)
+        )
+
         direct_s = await sequential(
             "stream", f"{direct_base}/chat/completions", streamed, direct_auth, n
         )

@@ -28,7 +28,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         async with running(gateway, runtime):
             yield
 
-    # strict_content_type=False: a JSON body is parsed whatever Content-Type a client sent.
+    # strict_content_type=False: a body sent without a Content-Type header is read as JSON.
     app = FastAPI(
         title="chatgate",
         version="0.1.0",

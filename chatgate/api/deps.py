@@ -60,22 +60,29 @@ async def authenticate(request: Request, runtime: Runtime) -> Actor | None:
         runtime.metrics.auth_failures.labels(reason="malformed").inc()
         return None
     token_hash = hash_token(token)
+    now = utcnow()
 
-    async def _lookup(session: AsyncSession) -> Actor | str:
-        """The actor, or the reason the token was refused (a metrics label)."""
-        found = await user_store.find_token_owner(session, token_hash, utcnow())
+    async def _lookup(session: AsyncSession) -> tuple[Actor, uuid.UUID] | str:
+        """The actor and token id, or the reason the token was refused (a metrics label)."""
+        found = await user_store.find_token_owner(session, token_hash, now)
         if found is None:
             return "unknown_token"  # never issued, revoked or expired
-        _, user = found
+        row, user = found
         if user.disabled:
             return "user_disabled"
-        return Actor(user_id=user.id, role=Role(user.role), username=user.username)
+        return Actor(user_id=user.id, role=Role(user.role), username=user.username), row.id
 
     outcome = await runtime.db.read(_lookup)
     if isinstance(outcome, str):
         runtime.metrics.auth_failures.labels(reason=outcome).inc()
         return None
-    return outcome
+    actor, token_id = outcome
+    # A token used for the API is used: its last_used_at moves as it does on /v1 (kept in
+    # memory and written at most once a minute by the same tracker, SPEC §15).
+    gateway_parts = getattr(request.app.state, "gateway", None)
+    if gateway_parts is not None:
+        gateway_parts.last_used.token_used(token_id, now)
+    return actor
 
 
 class Requires:

@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic_core import PydanticCustomError
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_contains_nul(item) for item in value)
+    return False
 
 
 class RequestBody(BaseModel):
     """Request bodies: unknown fields and wrong JSON types are 422, never coerced."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class NulFreeRequestBody(RequestBody):
+    """A request body whose strings (at any depth) may not contain U+0000: 422 naming the
+    field. For bodies whose services do not answer NUL with a code of their own."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_nul_characters(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold U+0000 (the insert would fail with a 500) and SQLite
+        # would store it: refuse it on both, as a 422 naming the field.
+        if _contains_nul(value):
+            raise PydanticCustomError("nul_character", "must not contain NUL characters")
+        return value
 
 
 class ResponseBody(BaseModel):

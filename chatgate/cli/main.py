@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 server or unexpected error, 2 usage error, 3 not found, 4 co
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import socket
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import typer
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,9 +28,10 @@ from chatgate.settings import Settings
 from chatgate.startup import StartupError, build_runtime, load_keyring
 from chatgate.store import users as user_store
 from chatgate.users import service as user_service
-from chatgate.users.schemas import UserCreate
+from chatgate.users.schemas import TokenCreate, UserCreate
 
 T = TypeVar("T")
+B = TypeVar("B", bound=BaseModel)
 
 app = typer.Typer(
     help="chatgate: a self-hosted gateway to large language models.", no_args_is_help=True
@@ -59,7 +62,24 @@ def _fail(message: str, code: int) -> None:
 
 
 def _emit(human: str, data: dict[str, Any]) -> None:
-    typer.echo(json.dumps(data, default=str) if _state["json"] else human)
+    typer.echo(json.dumps(data, default=_json_value) if _state["json"] else human)
+
+
+def _json_value(value: Any) -> Any:
+    # Timestamps as ISO 8601, as the API writes them.
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _body(model: type[B], **values: Any) -> B:
+    """Validate command input with the API's own schema: what the API refuses with a 422,
+    the CLI refuses as a usage error naming the option."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "input"
+        _fail(f"{field}: {first['msg']}", EXIT_USAGE)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _run(coro: Awaitable[T]) -> T:
@@ -120,9 +140,20 @@ def serve(
         lifespan="on",
     )
     server = _announcing_server_class()(config)
+    _tune_garbage_collector()
     server.run()
     if not server.started:  # the address could not be bound; uvicorn logged why
         raise typer.Exit(EXIT_ERROR)
+
+
+def _tune_garbage_collector() -> None:
+    """Everything loaded so far lives as long as the process: freeze it out of the cyclic
+    collector, and collect young objects less often. A large request allocates many small
+    dicts; with the defaults the collector scans them several times per request (measured
+    by bench/gateway.py: about 0.9 -> 0.6 µs per KB of body in isolation)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def _announcing_server_class() -> type[Any]:
@@ -163,10 +194,10 @@ def users_create(
     """Create a user. The first user created becomes the owner."""
     if role not in ("owner", "admin", "auditor", "member"):
         _fail("--role must be one of owner, admin, auditor, member", EXIT_USAGE)
+    body = _body(UserCreate, username=username, role=role, display_name=display_name)
 
     async def work(db: Database) -> dict[str, Any]:
         async def tx(session: AsyncSession) -> dict[str, Any]:
-            body = UserCreate(username=username, role=role, display_name=display_name)  # type: ignore[arg-type]
             user = await user_service.create_user(session, Actor.system("cli"), body)
             return {"id": str(user.id), "username": user.username, "role": user.role}
 
@@ -183,6 +214,7 @@ def tokens_create(
     expires_in_days: int | None = typer.Option(None, "--expires-in-days", min=1, max=3650),
 ) -> None:
     """Create a token for USERNAME and print it (shown once)."""
+    body = _body(TokenCreate, name=name, expires_in_days=expires_in_days)
 
     async def work(db: Database) -> dict[str, Any]:
         async def tx(session: AsyncSession) -> dict[str, Any]:
@@ -190,7 +222,7 @@ def tokens_create(
             if user is None:
                 raise ApiError(404, "not_found", f"user {username!r} not found")
             row, token = await user_service.mint_token(
-                session, Actor.system("cli"), user, name, expires_in_days
+                session, Actor.system("cli"), user, body.name, body.expires_in_days
             )
             return {
                 "id": str(row.id),

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import func, inspect, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.crypto.contexts import SEALED_COLUMNS, SealedColumnSpec
@@ -90,14 +91,20 @@ async def rotate(
     resealed = 0
     undecryptable = 0
     for spec in SEALED_COLUMNS:
-        offset = 0
+        # Keyset paging on the primary key (not OFFSET): rows that servers insert or delete
+        # while the rotation runs cannot shift an unvisited row behind the cursor.
+        after: tuple[Any, ...] | None = None
         while True:
 
             async def batch(
-                session: AsyncSession, spec: SealedColumnSpec = spec, offset: int = offset
-            ) -> tuple[int, int, int]:
+                session: AsyncSession,
+                spec: SealedColumnSpec = spec,
+                after: tuple[Any, ...] | None = after,
+            ) -> tuple[int, int, int, tuple[Any, ...] | None]:
                 order = list(inspect(spec.model).primary_key)
-                page = select(spec.model).order_by(*order).offset(offset).limit(batch_size)
+                page = select(spec.model).order_by(*order).limit(batch_size)
+                if after is not None:
+                    page = page.where(tuple_(*order) > tuple_(*after))
                 rows = (await session.execute(page.with_for_update())).scalars().all()
                 changed = skipped = 0
                 for row in rows:
@@ -112,14 +119,14 @@ async def rotate(
                         continue
                     setattr(row, spec.column, keyring.seal(plaintext, context))
                     changed += 1
-                return len(rows), changed, skipped
+                last = tuple(getattr(rows[-1], str(c.key)) for c in order) if rows else None
+                return len(rows), changed, skipped, last
 
-            seen, changed, skipped = await db.write(batch)
+            seen, changed, skipped, after = await db.write(batch)
             resealed += changed
             undecryptable += skipped
             if progress is not None:
                 progress(seen)
-            offset += seen
             if seen < batch_size:
                 break
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import Route
 
+from chatgate.crypto.registry import digest_states
 from chatgate.db import config_version
-from chatgate.db.engine import Database
 from chatgate.db.tables import Setting
 from chatgate.gateway.asgi import ChatCompletionsEndpoint, ModelsEndpoint
 from chatgate.gateway.service import Gateway
@@ -96,9 +96,12 @@ async def _installation_id(session: AsyncSession) -> str:
     return str(row.value)
 
 
-async def _follow_changes(holder: SnapshotHolder, db: Database) -> None:
-    """Reload when another process changed configuration (the CLI, another replica) and
-    every 60 s in any case (SPEC §11). Polls the configuration version once a second."""
+async def _follow_changes(holder: SnapshotHolder, runtime: Runtime) -> None:
+    """Reload when another process changed configuration (the CLI, another replica, a key
+    rotation) and every 60 s in any case (SPEC §11). Polls the configuration version once a
+    second. A reload also refreshes which encryption keys are revoked, so a replica whose
+    primary key was revoked stops sealing within seconds (§7)."""
+    db = runtime.db
     loop = asyncio.get_running_loop()
     last_full = loop.time()
     seen = await db.read(config_version.current)
@@ -111,13 +114,15 @@ async def _follow_changes(holder: SnapshotHolder, db: Database) -> None:
             continue
         if version != seen or loop.time() - last_full >= FULL_RELOAD_INTERVAL_S:
             seen = version
-            await _reload_quietly(holder)
+            await _reload_quietly(holder, runtime)
             last_full = loop.time()
 
 
-async def _reload_quietly(holder: SnapshotHolder) -> None:
+async def _reload_quietly(holder: SnapshotHolder, runtime: Runtime) -> None:
     try:
         await holder.reload()
+        states = await runtime.db.read(digest_states)
+        runtime.keyring.revoked = frozenset(d for d, state in states.items() if state == "revoked")
     except Exception as error:  # keep serving the last good snapshot
         log.warning("snapshot reload failed: %s", type(error).__name__)
 
@@ -130,9 +135,7 @@ async def running(parts: GatewayParts, runtime: Runtime) -> AsyncIterator[None]:
     parts.usage.start()
     parts.last_used.start()
     await parts.holder.get()  # warm: the first request should not pay for the load
-    follower = asyncio.create_task(
-        _follow_changes(parts.holder, runtime.db), name="snapshot-follower"
-    )
+    follower = asyncio.create_task(_follow_changes(parts.holder, runtime), name="snapshot-follower")
     try:
         yield
     finally:

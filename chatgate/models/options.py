@@ -34,6 +34,13 @@ FORBIDDEN_BODY_FIELDS = frozenset({"model", "messages", "stream", "stream_option
 # Request fields that suppress the ``max_tokens`` option.
 MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
 MAX_STOP_SEQUENCES = 4
+# ``max_tokens`` fits the 32-bit integers upstream APIs take.
+MAX_TOKENS_LIMIT = 2**31 - 1
+# ``extra_body`` is stored as JSON and sent upstream as JSON: values must round-trip through
+# every JSON encoder on the way (the database's, the response's), so numbers are finite and
+# fit 64 bits, and nesting stays far below the encoders' recursion limits.
+MAX_EXTRA_BODY_DEPTH = 32
+_INT64 = range(-(2**63), 2**63)
 _HEADER_NAME_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz")
 
 
@@ -76,8 +83,12 @@ def check_options(options: ModelOptions) -> ModelOptions:
     _range(options.top_p, "top_p", 0, 1)
     _range(options.presence_penalty, "presence_penalty", -2, 2)
     _range(options.frequency_penalty, "frequency_penalty", -2, 2)
-    if options.max_tokens is not None and options.max_tokens < 1:
-        raise bad_request("options_invalid", "options.max_tokens must be at least 1", "max_tokens")
+    if options.max_tokens is not None and not 1 <= options.max_tokens <= MAX_TOKENS_LIMIT:
+        raise bad_request(
+            "options_invalid",
+            f"options.max_tokens must be between 1 and {MAX_TOKENS_LIMIT}",
+            "max_tokens",
+        )
     if options.reasoning_effort is not None and not options.reasoning_effort.strip():
         raise bad_request(
             "options_invalid", "options.reasoning_effort must not be empty", "reasoning_effort"
@@ -110,7 +121,34 @@ def check_options(options: ModelOptions) -> ModelOptions:
             raise bad_request(
                 "extra_body_not_allowed", f"options.extra_body may not set {name}", "extra_body"
             )
+    if options.extra_body is not None:
+        problem = _json_value_problem(options.extra_body, depth=1)
+        if problem is not None:
+            raise bad_request("options_invalid", f"options.extra_body {problem}", "extra_body")
     return options
+
+
+def _json_value_problem(value: Any, depth: int) -> str | None:
+    """Why ``value`` would not survive storage and re-encoding as JSON, or None."""
+    if depth > MAX_EXTRA_BODY_DEPTH:
+        return f"is nested deeper than {MAX_EXTRA_BODY_DEPTH} levels"
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return None
+    if isinstance(value, int):
+        return None if value in _INT64 else "holds an integer outside the 64-bit range"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "holds a number that is not finite"
+    if isinstance(value, dict):
+        children: list[Any] = list(value.values())
+    elif isinstance(value, list):
+        children = value
+    else:  # pragma: no cover - parsed JSON holds nothing else
+        return "holds a value that is not JSON"
+    for child in children:
+        problem = _json_value_problem(child, depth + 1)
+        if problem is not None:
+            return problem
+    return None
 
 
 def apply_options(

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chatgate.api.schemas import RequestBody
 from chatgate.models.options import ModelOptions
+from chatgate.providers.schemas import refuse_nul
 
 _TEXT = 4096
 
@@ -28,6 +29,8 @@ class ModelCreate(RequestBody):
     compression_threshold: int = 70
     options: ModelOptions | None = None
 
+    _display_name_without_nul = field_validator("display_name")(refuse_nul)
+
 
 class ModelUpdate(RequestBody):
     """Absent = unchanged. ``provider_config_id``: ``null`` unbinds, a uuid rebinds;
@@ -43,6 +46,8 @@ class ModelUpdate(RequestBody):
     context_limit: int | None = None
     compression_threshold: int | None = None
     options: ModelOptions | None = None
+
+    _display_name_without_nul = field_validator("display_name")(refuse_nul)
 
 
 class ModelOut(BaseModel):

@@ -22,7 +22,7 @@ from chatgate.ids import new_id, utcnow
 from chatgate.models.defaults import choose_default
 from chatgate.models.options import ModelOptions, check_options
 from chatgate.models.schemas import ModelCreate, ModelUpdate
-from chatgate.providers.validation import parse_family
+from chatgate.providers.validation import has_control_characters, parse_family
 from chatgate.resolve import DEPLOYMENT_ONLY_UNBOUND_FAMILIES, by_precedence
 from chatgate.store import models as store
 from chatgate.store import providers as provider_store
@@ -93,13 +93,20 @@ def check_model_id(raw: str) -> str:
     model = raw.strip()
     if not model:
         raise bad_request("model_invalid", "model (the upstream model id) is required", "model")
+    if has_control_characters(model):
+        raise bad_request(
+            "model_invalid", "model (the upstream model id) must not contain control characters",
+            "model",
+        )  # fmt: skip
     return model
 
 
 def check_context_limit(value: int) -> int:
     if not 0 < value <= MAX_CONTEXT_LIMIT:
         raise bad_request(
-            "context_limit_invalid", "context_limit must be greater than 0", "context_limit"
+            "context_limit_invalid",
+            f"context_limit must be greater than 0 and at most {MAX_CONTEXT_LIMIT}",
+            "context_limit",
         )
     return value
 
@@ -124,21 +131,22 @@ def stored_options(options: ModelOptions | None) -> dict[str, Any]:
 async def _bind_target(
     session: AsyncSession, provider_config_id: uuid.UUID, family: str | None
 ) -> ProviderConfig:
-    """The config to bind to, locked ``FOR SHARE`` and validated after the lock."""
+    """The config to bind to, locked ``FOR SHARE`` and validated after the lock, in §4's
+    order: it exists, it is enabled, it is of the model's family."""
     provider = await provider_store.get_provider(session, provider_config_id, lock="share")
     if provider is None:
         raise bad_request(
             "provider_config_not_found", "the provider config does not exist", "provider_config_id"
+        )
+    if not provider.enabled:
+        raise bad_request(
+            "provider_config_disabled", "the provider config is disabled", "provider_config_id"
         )
     if family is not None and provider.family != family:
         raise bad_request(
             "provider_config_family_mismatch",
             f"the provider config is of family {provider.family}, not {family}",
             "provider_config_id",
-        )
-    if not provider.enabled:
-        raise bad_request(
-            "provider_config_disabled", "the provider config is disabled", "provider_config_id"
         )
     return provider
 

@@ -6,12 +6,25 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from chatgate.api.schemas import RequestBody
 
 # Generous bounds only against abuse: rule checks (400) need the value to reach them.
 _TEXT = 4096
+_BASE_URL = 2048  # the column's length: a longer URL is over the field's limit (422)
+
+
+def refuse_nul(value: str | None) -> str | None:
+    """U+0000 cannot be stored in PostgreSQL text (the write would fail with a 500) and
+    SQLite would keep it: a 422 naming the field on both. Fields whose rule gives a code of
+    its own (names, base URLs, keys, model ids) reject it there instead."""
+    if value is not None and "\x00" in value:
+        raise PydanticCustomError("nul_character", "must not contain NUL characters")
+    return value
+
+
 _KEY = 1_048_576
 
 
@@ -19,7 +32,7 @@ class ProviderCreate(RequestBody):
     family: str = Field(max_length=64)
     name: str | None = Field(default=None, max_length=_TEXT)
     display_name: str = Field(default="", max_length=200)
-    base_url: str = Field(default="", max_length=_TEXT)
+    base_url: str = Field(default="", max_length=_BASE_URL)
     api_key: str | None = Field(default=None, max_length=_KEY, repr=False)
     enabled: bool = True
     central_api_key_enabled: bool = True
@@ -29,6 +42,8 @@ class ProviderCreate(RequestBody):
     first_byte_timeout_s: float | None = None
     idle_timeout_s: float | None = None
 
+    _display_name_without_nul = field_validator("display_name")(refuse_nul)
+
 
 class ProviderUpdate(RequestBody):
     """Every field optional; absent = unchanged. ``api_key: null`` removes every stored
@@ -37,7 +52,7 @@ class ProviderUpdate(RequestBody):
     family: str | None = Field(default=None, max_length=64)
     name: str | None = Field(default=None, max_length=_TEXT)
     display_name: str | None = Field(default=None, max_length=200)
-    base_url: str | None = Field(default=None, max_length=_TEXT)
+    base_url: str | None = Field(default=None, max_length=_BASE_URL)
     api_key: str | None = Field(default=None, max_length=_KEY, repr=False)
     drop_keys: bool = False
     enabled: bool | None = None
@@ -47,6 +62,8 @@ class ProviderUpdate(RequestBody):
     connect_timeout_s: float | None = None
     first_byte_timeout_s: float | None = None
     idle_timeout_s: float | None = None
+
+    _display_name_without_nul = field_validator("display_name")(refuse_nul)
 
 
 class ProviderOut(BaseModel):

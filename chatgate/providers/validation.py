@@ -42,6 +42,11 @@ def check_name(raw: str) -> str:
     return name
 
 
+def has_control_characters(text: str) -> bool:
+    """Control characters (NUL among them, which PostgreSQL text cannot hold)."""
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
 def normalize_base_url(raw: str) -> str:
     """Trimmed, without trailing slashes; ``""`` means the family default."""
     url = raw.strip().rstrip("/")
@@ -67,6 +72,10 @@ def _base_url_problem(url: str) -> str | None:
         return "must name a host"
     if "%" in parts.netloc:
         return "must not percent-encode the host"
+    if "\\" in parts.netloc:
+        # WHATWG parsers read a backslash as "/", RFC 3986 ones refuse it: the host would
+        # depend on who parses the URL.
+        return "must not contain a backslash in the host"
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         return "must not carry credentials (user info)"
     if parts.query or "?" in url:
@@ -93,7 +102,7 @@ def normalize_api_key(raw: str, field: str = "api_key") -> str:
         raise bad_request("api_key_invalid", f"{field} is empty", field)
     if len(key.encode()) > MAX_KEY_BYTES:
         raise bad_request("api_key_invalid", f"{field} is longer than {MAX_KEY_BYTES} bytes", field)
-    if any(unicodedata.category(ch) == "Cc" for ch in key):
+    if has_control_characters(key):
         raise bad_request("api_key_invalid", f"{field} contains control characters", field)
     return key
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,20 @@ from chatgate.db.tables import ApiToken, User
 
 class UsernameTaken(Exception):
     pass
+
+
+# pg_advisory_xact_lock key serialising "is this the first user?" decisions ("users").
+USER_CREATION_LOCK_ID = 0x75_73_65_72_73
+
+
+async def lock_user_creation(session: AsyncSession) -> None:
+    """Serialise user creation until the transaction ends, so two creators (replicas
+    bootstrapping together, the CLI next to a server) never both see an empty table.
+    SQLite needs nothing: every write transaction there is ``BEGIN IMMEDIATE``."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:id)"), {"id": USER_CREATION_LOCK_ID}
+        )
 
 
 async def count_users(session: AsyncSession) -> int:

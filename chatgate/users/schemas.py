@@ -8,18 +8,18 @@ from typing import Literal
 
 from pydantic import Field
 
-from chatgate.api.schemas import RequestBody, ResponseBody
+from chatgate.api.schemas import NulFreeRequestBody, ResponseBody
 
 GrantableRole = Literal["owner", "admin", "auditor", "member"]
 
 
-class UserCreate(RequestBody):
+class UserCreate(NulFreeRequestBody):
     username: str = Field(max_length=200)
     role: GrantableRole = "member"
     display_name: str = Field(default="", max_length=200)
 
 
-class UserUpdate(RequestBody):
+class UserUpdate(NulFreeRequestBody):
     role: GrantableRole | None = None
     disabled: bool | None = None
     display_name: str | None = Field(default=None, max_length=200)
@@ -35,7 +35,7 @@ class UserOut(ResponseBody):
     updated_at: datetime
 
 
-class TokenCreate(RequestBody):
+class TokenCreate(NulFreeRequestBody):
     name: str = Field(min_length=1, max_length=100)
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 

@@ -48,6 +48,7 @@ async def create_user(
     """Create a user; the very first user becomes the owner whatever role was asked for."""
     username = normalize_username(body.username)
     role = Role(body.role)
+    await store.lock_user_creation(session)
     first_user = await store.count_users(session) == 0
     if first_user:
         role = Role.OWNER
@@ -92,14 +93,15 @@ async def update_user(
     changes_role = "role" in body.model_fields_set and body.role != user.role
     disables = "disabled" in body.model_fields_set and body.disabled is True and not user.disabled
     if changes_role or disables:
-        # Precedence: the owner's protection first, then the self-change rule.
+        # Precedence: the owner's protection (the owner stays owner, nobody else becomes
+        # one) first, then the self-change rule.
         if user.role == Role.OWNER:
             raise forbidden("owner_protected", "the owner cannot be demoted or disabled")
+        if changes_role and (body.role is None or Role(body.role) not in GRANTABLE_ROLES):
+            raise forbidden("owner_protected", "the owner role cannot be granted")
         if user.id == actor.user_id:
             raise forbidden("self_change_forbidden", "you cannot demote or disable yourself")
-    if changes_role:
-        if body.role is None or Role(body.role) not in GRANTABLE_ROLES:
-            raise forbidden("owner_protected", "the owner role cannot be granted")
+    if changes_role and body.role is not None:
         user.role = body.role
     if "disabled" in body.model_fields_set and body.disabled is not None:
         user.disabled = body.disabled
@@ -192,6 +194,7 @@ async def delete_token(session: AsyncSession, actor: Actor, token_id: uuid.UUID)
 
 async def bootstrap_owner(session: AsyncSession, bootstrap_token: str | None) -> str | None:
     """On an empty database create the owner ``admin`` and return its token (else None)."""
+    await store.lock_user_creation(session)
     if await store.count_users(session) > 0:
         return None
     actor = Actor.system()

@@ -109,3 +109,21 @@ async def test_users_tokens_and_keys_commands_work_on_the_database_directly(
         assert response.json()["username"] == "bob"
     finally:
         await runtime.db.dispose()
+
+
+async def test_cli_input_the_api_would_refuse_is_a_usage_error_with_exit_2(
+    scratch_database_url: str,
+) -> None:
+    environ = cli_environ(scratch_database_url, CHATGATE_ENCRYPTION_KEYS=OLD_KEY)
+    created = await run_chatgate("users", "create", "alice", environ=environ)
+    assert created.code == 0, created.stderr
+    long_display_name, long_token_name = await asyncio.gather(
+        run_chatgate("users", "create", "bob", "--display-name", "x" * 201, environ=environ),
+        run_chatgate("tokens", "create", "alice", "--name", "n" * 101, environ=environ),
+    )
+    # Before: a traceback (exit 1), and a token name the API refuses stored (or a
+    # database error on PostgreSQL).
+    for result, field in ((long_display_name, "display_name"), (long_token_name, "name")):
+        assert result.code == 2, (result.code, result.stderr)
+        assert field in result.stderr
+        assert "Traceback" not in result.stderr

@@ -95,3 +95,27 @@ async def test_every_response_carries_a_request_id(env: Env) -> None:
     bad = await env.client.post("/api/v1/users", content=b"{", headers=env.auth(env.owner_token))
     ids = {ok.headers["x-chatgate-request-id"], bad.headers["x-chatgate-request-id"]}
     assert len(ids) == 2
+
+
+async def test_nul_characters_in_body_strings_are_422_naming_the_field_not_500(env: Env) -> None:
+    # PostgreSQL cannot store U+0000 in text: unchecked, these were 500s there.
+    headers = {**env.auth(env.owner_token), "content-type": "application/json"}
+    cases = [
+        (
+            "POST",
+            "/api/v1/users",
+            '{"username": "nul", "display_name": "a\\u0000b"}',
+            "display_name",
+        ),
+        ("PATCH", "/api/v1/users/me", '{"display_name": "\\u0000"}', "display_name"),
+        ("POST", "/api/v1/users/me/tokens", '{"name": "lap\\u0000top"}', "name"),
+    ]
+    failures = {}
+    for method, path, body, field in cases:
+        response = await env.client.request(method, path, headers=headers, content=body.encode())
+        problems = problems_with(response, 422, field)
+        if problems:
+            failures[f"{method} {path}"] = problems
+    assert failures == {}
+    users = await env.client.get("/api/v1/users", headers=headers)
+    assert "nul" not in [u["username"] for u in users.json()]

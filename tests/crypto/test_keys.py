@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.crypto import KeyRing, KeyRingError, registry
@@ -190,3 +192,42 @@ async def test_rotating_back_onto_a_revoked_key_makes_it_the_active_primary(env:
         digest_of(TEST_KEY): "active",
     }
     assert await open_planted_secrets(db, env.runtime.keyring, planted) == planted.plaintexts
+
+
+class _DeletesAKeyAfterTheFirstBatch(Database):
+    """A database on which a server deletes a pool key while a rotation runs (between its
+    first and second batch)."""
+
+    def __init__(self, url: str, doomed: object) -> None:
+        super().__init__(url)
+        self.doomed = doomed
+        self.writes = 0
+
+    async def write(self, work: Any, *, notify: bool = True) -> Any:
+        result = await super().write(work, notify=notify)
+        self.writes += 1
+        if self.writes == 2:  # activate_primary, then the first batch
+
+            async def delete_key(session: AsyncSession) -> None:
+                await session.execute(delete(ProviderKey).where(ProviderKey.id == self.doomed))
+
+            await super().write(delete_key)
+        return result
+
+
+async def test_rotate_reseals_every_secret_even_when_rows_are_deleted_meanwhile(env: Env) -> None:
+    planted = await plant_sealed_secrets(
+        env.runtime.db, env.runtime.keyring, await env.owner_id(), central_keys=3
+    )
+    first, *rest = sorted(planted.provider_key_ids)
+    db = _DeletesAKeyAfterTheFirstBatch(env.runtime.db.url, first)
+    try:
+        result = await registry.rotate(
+            db, KeyRing.from_env_value(f"{NEW_KEY},{TEST_KEY}"), batch_size=1
+        )
+        # Before: paging by offset skipped the row after the deleted one, leaving it under
+        # a key that the rotation then revoked.
+        assert await db.read(registry.secrets_per_digest) == {digest_of(NEW_KEY): len(rest) + 1}
+        assert (result.resealed, result.undecryptable) == (len(rest) + 2, 0)
+    finally:
+        await db.dispose()

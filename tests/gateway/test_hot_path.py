@@ -7,11 +7,11 @@ import asyncio
 from typing import Any
 
 import aiohttp
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from chatgate.authz import Actor
 from chatgate.db.engine import Database
-from chatgate.db.tables import ApiToken, ProviderKey, UsageEvent
+from chatgate.db.tables import ApiToken, EncryptionKey, ProviderKey, UsageEvent
 from chatgate.store import users as user_store
 from chatgate.users import service as user_service
 from tests.fakes.upstream import FakeUpstream
@@ -202,3 +202,36 @@ async def test_a_token_created_by_another_process_works_on_v1_within_seconds(env
             break
         await asyncio.sleep(POLL_STEP_S)
     assert status == 200
+
+
+async def test_a_primary_key_revoked_by_another_process_stops_sealing_within_seconds(
+    env: Env, fake: FakeUpstream
+) -> None:
+    primary = env.runtime.keyring.primary_digest
+    other_process = Database(env.runtime.settings.database_url)
+    try:
+
+        async def revoke(session: Any) -> None:
+            await session.execute(
+                update(EncryptionKey).where(EncryptionKey.digest == primary).values(state="revoked")
+            )
+
+        await other_process.write(revoke)  # bumps the configuration version too
+    finally:
+        await other_process.dispose()
+    deadline = asyncio.get_running_loop().time() + 10
+    status = 0
+    while asyncio.get_running_loop().time() < deadline:
+        response = await env.client.post(
+            "/api/v1/providers",
+            json={"family": "openai", "base_url": fake.url + "/v1", "api_key": KEY},
+            headers=env.auth(env.owner_token),
+        )
+        status = response.status_code
+        if status == 503:
+            break
+        await env.client.delete(
+            f"/api/v1/providers/{response.json()['id']}", headers=env.auth(env.owner_token)
+        )
+        await asyncio.sleep(POLL_STEP_S)
+    assert status == 503

@@ -172,6 +172,16 @@ async def test_owner_role_cannot_be_granted_through_the_api(env: Env) -> None:
     assert bob.json()["role"] == "member"
 
 
+async def test_an_admin_granting_themselves_the_owner_role_is_owner_protected(env: Env) -> None:
+    # A promotion, not a demotion: the owner rule (which takes precedence) is what refuses it.
+    _, admin = await env.new_user("second-admin", "admin")
+    for change in ({"role": "owner"}, {"role": "owner", "disabled": True}):
+        response = await env.client.patch("/api/v1/users/me", json=change, headers=env.auth(admin))
+        assert response.status_code == 403, change
+        assert response.json()["code"] == "owner_protected"
+    assert (await me(env, admin)).json()["role"] == "admin"
+
+
 async def test_admin_changes_another_users_role_and_the_new_role_applies(env: Env) -> None:
     member_id, member = await env.new_user("bob")
     before = await env.client.get("/api/v1/users", headers=env.auth(member))
@@ -217,6 +227,16 @@ async def test_a_disabled_users_tokens_stop_working_until_re_enabled(env: Env) -
     assert (await me(env, member)).status_code == 401
     await env.client.patch(f"/api/v1/users/{member_id}", json={"disabled": False}, headers=owner)
     assert (await me(env, member)).status_code == 200
+
+
+async def test_a_token_used_only_on_the_api_shows_when_it_was_last_used(env: Env) -> None:
+    _, member = await env.new_user("bob")
+    assert (await me(env, member)).status_code == 200
+    await env.app.state.gateway.last_used.flush()  # the once-a-minute write, now
+    listed = await env.client.get("/api/v1/users/me/tokens", headers=env.auth(member))
+    (token,) = listed.json()
+    assert token["last_used_at"] is not None
+    assert token["last_used_at"] >= token["created_at"]
 
 
 async def test_an_expired_token_stops_working_and_no_longer_counts_as_live(env: Env) -> None:
