@@ -206,3 +206,22 @@ async def run_chatgate(*args: str, environ: dict[str, str], timeout: float = 60)
         raise
     assert process.returncode is not None
     return CliResult(process.returncode, stdout.decode(), stderr.decode())
+
+
+async def add_provider(env: Env, **fields: Any) -> dict[str, Any]:
+    """Create a provider config through the API as the owner; it must succeed."""
+    response = await env.client.post(
+        "/api/v1/providers", json=fields, headers=env.auth(env.owner_token)
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def add_model(env: Env, **fields: Any) -> dict[str, Any]:
+    """Create a model config through the API as the owner (context_limit 8192 unless given)."""
+    fields.setdefault("context_limit", 8192)
+    response = await env.client.post(
+        "/api/v1/models", json=fields, headers=env.auth(env.owner_token)
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())

@@ -12,23 +12,19 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.tables import ModelConfig
+from chatgate.store.savepoint import unique_or
 
 # pg_advisory_xact_lock key: "cg-model" in ASCII, a constant no other lock uses.
 MODEL_CONFIG_LOCK_ID = 0x63_67_2D_6D_6F_64_65_6C
 _NAME_INDEX = "uq_model_configs_live_name"
+_NAME_MARKERS = (_NAME_INDEX, "model_configs.name")
 
 
 class ModelNameTaken(Exception):
     pass
-
-
-def _is_name_violation(error: IntegrityError) -> bool:
-    message = str(error.orig)
-    return _NAME_INDEX in message or "model_configs.name" in message
 
 
 async def lock_model_configs(session: AsyncSession) -> None:
@@ -39,25 +35,15 @@ async def lock_model_configs(session: AsyncSession) -> None:
 
 
 async def insert_model(session: AsyncSession, row: ModelConfig) -> ModelConfig:
-    try:
-        async with session.begin_nested():
-            session.add(row)
-    except IntegrityError as error:
-        if _is_name_violation(error):
-            raise ModelNameTaken(row.name) from None
-        raise
+    async with unique_or(session, _NAME_MARKERS, ModelNameTaken(row.name)):
+        session.add(row)
     return row
 
 
 async def flush_model(session: AsyncSession) -> None:
     """Flush pending changes under a savepoint; a taken live name becomes ``ModelNameTaken``."""
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as error:
-        if _is_name_violation(error):
-            raise ModelNameTaken() from None
-        raise
+    async with unique_or(session, _NAME_MARKERS, ModelNameTaken()):
+        pass  # the pending changes are flushed on leaving the block
 
 
 async def get_live_model(

@@ -12,10 +12,13 @@ from collections.abc import Sequence
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Select, delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.tables import ProviderConfig, ProviderKey, UserProviderKey
+from chatgate.store.savepoint import unique_or
+
+# The unique name: its constraint (PostgreSQL) or column (SQLite) in violation messages.
+_NAME = ("uq_provider_configs_name", "provider_configs.name")
 
 Lock = Literal["update", "share"] | None
 
@@ -37,20 +40,14 @@ def _locked(query: _Query, lock: Lock) -> _Query:
 
 async def insert_provider(session: AsyncSession, row: ProviderConfig) -> ProviderConfig:
     """Insert under a savepoint so a taken name leaves the transaction usable."""
-    try:
-        async with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        raise ProviderNameTaken(row.name) from None
+    async with unique_or(session, _NAME, ProviderNameTaken(row.name)):
+        session.add(row)
     return row
 
 
 async def rename_provider(session: AsyncSession, row: ProviderConfig, name: str) -> None:
-    try:
-        async with session.begin_nested():
-            row.name = name
-    except IntegrityError:
-        raise ProviderNameTaken(name) from None
+    async with unique_or(session, _NAME, ProviderNameTaken(name)):
+        row.name = name
 
 
 async def get_provider(

@@ -11,10 +11,10 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.tables import ProviderKey, UserProviderKey
+from chatgate.store.savepoint import unique_or
 
 
 class UserKeyExists(Exception):
@@ -50,11 +50,10 @@ async def user_key_config_ids(session: AsyncSession, user_id: uuid.UUID) -> froz
 async def insert_user_key(session: AsyncSession, row: UserProviderKey) -> UserProviderKey:
     """Insert under a savepoint, so losing a race to a concurrent insert of the same
     (user, config) leaves the transaction usable."""
-    try:
-        async with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        raise UserKeyExists() from None
+    async with unique_or(
+        session, ("pk_user_provider_keys", "user_provider_keys.user_id"), UserKeyExists()
+    ):
+        session.add(row)
     return row
 
 

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.tables import ApiToken, User
+from chatgate.store.savepoint import unique_or
 
 
 class UsernameTaken(Exception):
@@ -37,11 +37,10 @@ async def count_users(session: AsyncSession) -> int:
 
 async def insert_user(session: AsyncSession, user: User) -> User:
     """Insert under a savepoint so a duplicate name leaves the transaction usable."""
-    try:
-        async with session.begin_nested():
-            session.add(user)
-    except IntegrityError:
-        raise UsernameTaken(user.username) from None
+    async with unique_or(
+        session, ("uq_users_username", "users.username"), UsernameTaken(user.username)
+    ):
+        session.add(user)
     return user
 
 

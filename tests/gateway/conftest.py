@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from typing import Any
 
 import openai
 import pytest
 import uvicorn
 
 from tests.fakes.upstream import FakeUpstream
-from tests.helpers import Env
+from tests.helpers import Env, add_model, add_provider
+
+__all__ = ["USER_MESSAGE", "add_model", "add_provider", "put_user_key", "sdk"]
 
 
 @pytest.fixture
@@ -43,23 +44,6 @@ async def live(env: Env) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
-
-
-async def add_provider(env: Env, **fields: Any) -> dict[str, Any]:
-    response = await env.client.post(
-        "/api/v1/providers", json=fields, headers=env.auth(env.owner_token)
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
-async def add_model(env: Env, **fields: Any) -> dict[str, Any]:
-    fields.setdefault("context_limit", 8192)
-    response = await env.client.post(
-        "/api/v1/models", json=fields, headers=env.auth(env.owner_token)
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 async def put_user_key(env: Env, token: str, provider_id: str, key: str) -> None:

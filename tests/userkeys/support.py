@@ -11,7 +11,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.tables import AuditEntry, ProviderKey, UserProviderKey
-from tests.helpers import Env
+from tests.helpers import Env, add_model
+from tests.helpers import add_provider as create_provider
+
+__all__ = ["add_model"]  # re-exported for the tests of this folder
 
 # A key long enough to get a hint (16+ characters).
 USER_KEY = "sk-member-own-key-0123456789abcd"
@@ -23,11 +26,7 @@ async def add_provider(env: Env, **fields: Any) -> dict[str, Any]:
     fields.setdefault("family", "openai")
     if fields.get("central_api_key_enabled", True):
         fields.setdefault("api_key", f"sk-central-{uuid.uuid4().hex}")
-    response = await env.client.post(
-        "/api/v1/providers", json=fields, headers=env.auth(env.owner_token)
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+    return await create_provider(env, **fields)
 
 
 async def patch_provider(env: Env, provider_id: str, **fields: Any) -> dict[str, Any]:
@@ -35,15 +34,6 @@ async def patch_provider(env: Env, provider_id: str, **fields: Any) -> dict[str,
         f"/api/v1/providers/{provider_id}", json=fields, headers=env.auth(env.owner_token)
     )
     assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-async def add_model(env: Env, **fields: Any) -> dict[str, Any]:
-    fields.setdefault("context_limit", 8192)
-    response = await env.client.post(
-        "/api/v1/models", json=fields, headers=env.auth(env.owner_token)
-    )
-    assert response.status_code == 201, response.text
     return dict(response.json())
 
 
