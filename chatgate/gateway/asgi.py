@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import orjson
 from starlette.types import Message, Receive, Scope, Send
@@ -200,10 +198,4 @@ class ChatCompletionsEndpoint(GatewayEndpoint):
             await watch.finish()
             await send({"type": "http.response.body", "body": b""})
         finally:
-            await _close(rest)
-
-
-async def _close(iterator: Any) -> None:
-    closer: Callable[[], Awaitable[None]] | None = getattr(iterator, "aclose", None)
-    if closer is not None:
-        await closer()
+            await rest.aclose()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -437,7 +437,7 @@ async def _relay(
     translator: StreamTranslator,
     record: AttemptRecorder,
     status: int,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The rest of a stream, chunk by chunk; a failure ends it with one error event and no
     [DONE], so clients can tell a cut stream from a finished one (§9)."""
     error_class: str | None = "client_disconnected"  # unless the loop below ends normally

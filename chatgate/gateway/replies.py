@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 
@@ -17,4 +17,4 @@ class JsonReply:
 class StreamReply:
     headers: list[tuple[bytes, bytes]]
     first: bytes
-    rest: AsyncIterator[bytes]
+    rest: AsyncGenerator[bytes, None]  # closed by the endpoint, which closes the upstream

@@ -20,12 +20,8 @@ from chatgate.models.options import apply_options
 from chatgate.resolve import Resolution, model_visible_to_member, resolve
 from chatgate.settings import Deployment, Settings
 from chatgate.upstream.adapters import adapter_for
-from chatgate.upstream.errors import (
-    FamilyNotSupported,
-)
-from chatgate.upstream.http import (
-    UpstreamClient,
-)
+from chatgate.upstream.errors import FamilyNotSupported
+from chatgate.upstream.http import UpstreamClient
 from chatgate.usage.last_used import LastUsedTracker
 from chatgate.usage.recorder import UsageRecorder
 from chatgate.users.tokens import hash_token
@@ -39,6 +35,9 @@ _UNAVAILABLE = {
 
 
 class Gateway:
+    """The per-process gateway: its parts are built once (``gateway.wiring``) and shared by
+    every request; per-request state lives in ``AttemptLoop``."""
+
     def __init__(
         self,
         *,

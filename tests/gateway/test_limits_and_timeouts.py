@@ -72,7 +72,7 @@ async def test_a_streaming_first_byte_timeout_fails_over_to_the_sibling(
 
 async def test_an_idle_stream_ends_with_a_timeout_error_event(env: Env, fake: FakeUpstream) -> None:
     provider = await add_provider(
-        env, family="openai", name="a", base_url=fake.url + "/v1", api_key=KEY, idle_timeout_s=0.2
+        env, family="openai", name="a", base_url=fake.url + "/v1", api_key=KEY, idle_timeout_s=1.0
     )
     await add_model(env, provider_config_id=provider["id"], model="gpt-up", name="chat")
     script = fake.script(text="one two three four", stall_after=2)
