@@ -115,7 +115,7 @@ async def test_rate_limited_everywhere_is_429_with_retry_after(
         headers=env.auth(env.owner_token),
     )
     assert response.status_code == 429
-    assert 1 <= int(response.headers["retry-after"]) <= 30
+    assert int(response.headers["retry-after"]) in range(1, 31)
     # Both keys now cool down: the next request is answered at once, without an attempt.
     again = await env.client.post(
         "/v1/chat/completions",

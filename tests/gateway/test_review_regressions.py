@@ -75,7 +75,7 @@ async def test_an_absurd_retry_after_from_upstream_is_capped_not_a_crash(
         fake.script(status=429, retry_after=value)
         response = await _ask(env, model=f"chat{index}")
         assert response.status_code == 429
-        assert 1 <= int(response.headers["retry-after"]) <= 24 * 3600
+        assert int(response.headers["retry-after"]) in range(1, 24 * 3600 + 1)
     assert len(fake.requests) == 3
 
 
