@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.tables import (
@@ -17,6 +18,8 @@ from chatgate.db.tables import (
     User,
     UserProviderKey,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -30,58 +33,34 @@ class SnapshotRows:
 
 
 async def load_snapshot_rows(session: AsyncSession, now: datetime) -> SnapshotRows:
-    users = (await session.execute(select(User).order_by(User.id))).scalars().all()
-    tokens = (
-        (
-            await session.execute(
-                select(ApiToken)
-                .where(or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now))
-                .order_by(ApiToken.id)
-            )
-        )
-        .scalars()
-        .all()
+    """Every row the gateway serves from, each list fully ordered (ending in the key)."""
+    live_token = or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now)
+    return SnapshotRows(
+        users=await _all(session, select(User).order_by(User.id)),
+        tokens=await _all(session, select(ApiToken).where(live_token).order_by(ApiToken.id)),
+        providers=await _all(
+            session, select(ProviderConfig).order_by(ProviderConfig.created_at, ProviderConfig.id)
+        ),
+        keys=await _all(
+            session,
+            select(ProviderKey)
+            .where(ProviderKey.enabled.is_(True))
+            .order_by(ProviderKey.created_at, ProviderKey.id),
+        ),
+        models=await _all(
+            session,
+            select(ModelConfig)
+            .where(ModelConfig.deleted.is_(False))
+            .order_by(ModelConfig.name, ModelConfig.id),
+        ),
+        user_keys=await _all(
+            session,
+            select(UserProviderKey).order_by(
+                UserProviderKey.user_id, UserProviderKey.provider_config_id
+            ),
+        ),
     )
-    providers = (
-        (
-            await session.execute(
-                select(ProviderConfig).order_by(ProviderConfig.created_at, ProviderConfig.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    keys = (
-        (
-            await session.execute(
-                select(ProviderKey)
-                .where(ProviderKey.enabled.is_(True))
-                .order_by(ProviderKey.created_at, ProviderKey.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    models = (
-        (
-            await session.execute(
-                select(ModelConfig)
-                .where(ModelConfig.deleted.is_(False))
-                .order_by(ModelConfig.name, ModelConfig.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    user_keys = (
-        (
-            await session.execute(
-                select(UserProviderKey).order_by(
-                    UserProviderKey.user_id, UserProviderKey.provider_config_id
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
-    return SnapshotRows(users, tokens, providers, keys, models, user_keys)
+
+
+async def _all(session: AsyncSession, query: Select[T]) -> Sequence[T]:
+    return (await session.execute(query)).scalars().all()
