@@ -17,7 +17,7 @@ from chatgate.gateway.snapshot import ModelEntry, Snapshot
 from chatgate.ids import utcnow
 from chatgate.metrics import Metrics
 from chatgate.models.options import apply_options
-from chatgate.resolve import Resolution, model_visible_to_member, resolve
+from chatgate.resolve import Resolution, model_visible_to_member
 from chatgate.settings import Deployment, Settings
 from chatgate.upstream.adapters import adapter_for
 from chatgate.upstream.errors import FamilyNotSupported
@@ -102,11 +102,7 @@ class Gateway:
         return model_visible_to_member(model.facts, snapshot.families[model.facts.family])
 
     def resolution(self, snapshot: Snapshot, caller: Caller, model: ModelEntry) -> Resolution:
-        return resolve(
-            model.facts,
-            snapshot.families[model.facts.family],
-            snapshot.user_key_ids(caller.user.id),
-        )
+        return snapshot.resolution(model, caller.user.id)
 
     def available_models(self, snapshot: Snapshot, caller: Caller) -> list[ModelEntry]:
         models = [

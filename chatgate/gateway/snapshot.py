@@ -19,7 +19,7 @@ from typing import Any
 from chatgate.crypto.sealed import SealedSecret
 from chatgate.db.engine import Database
 from chatgate.ids import utcnow
-from chatgate.resolve import FamilyFacts, ModelFacts, ProviderFacts
+from chatgate.resolve import FamilyFacts, ModelFacts, ProviderFacts, Resolution, resolve
 from chatgate.resolve_io import family_facts, model_facts
 from chatgate.settings import Deployment
 from chatgate.store.snapshot import SnapshotRows, load_snapshot_rows
@@ -79,9 +79,26 @@ class Snapshot:
     families: Mapping[str, FamilyFacts]
     user_keys: Mapping[tuple[uuid.UUID, uuid.UUID], SealedSecret]
     user_key_config_ids: Mapping[uuid.UUID, frozenset[uuid.UUID]] = field(default_factory=dict)
+    # Candidates per (model, the user's keys within the model's family), computed once per
+    # snapshot: the snapshot never changes, so neither do they (SPEC §15).
+    _resolutions: dict[tuple[uuid.UUID, frozenset[uuid.UUID]], Resolution] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def user_key_ids(self, user_id: uuid.UUID) -> frozenset[uuid.UUID]:
         return self.user_key_config_ids.get(user_id, frozenset())
+
+    def resolution(self, model: ModelEntry, user_id: uuid.UUID) -> Resolution:
+        """``chatgate.resolve.resolve`` for this model and user, memoised."""
+        family = self.families[model.facts.family]
+        own_keys = self.user_key_ids(user_id)
+        if own_keys:
+            own_keys = own_keys & frozenset(p.id for p in family.providers)
+        slot = (model.facts.id, own_keys)
+        found = self._resolutions.get(slot)
+        if found is None:
+            found = self._resolutions[slot] = resolve(model.facts, family, own_keys)
+        return found
 
 
 def build_snapshot(rows: SnapshotRows, deployment: Deployment) -> Snapshot:
