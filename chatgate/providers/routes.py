@@ -10,11 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatgate.api.deps import Context, requires
 from chatgate.authz import Permission
 from chatgate.errors import not_found
-from chatgate.providers import service
+from chatgate.providers import key_pool, service
 from chatgate.providers.schemas import (
     DeleteImpact,
     ProviderCreate,
     ProviderFamilyOut,
+    ProviderKeyCreate,
+    ProviderKeyOut,
+    ProviderKeyUpdate,
     ProviderOut,
     ProviderUpdate,
 )
@@ -28,6 +31,13 @@ def parse_provider_id(raw: str) -> uuid.UUID:
         return uuid.UUID(raw)
     except ValueError:
         raise not_found("provider config") from None
+
+
+def parse_key_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise not_found("provider key") from None
 
 
 @router.get("/provider-families", response_model=list[ProviderFamilyOut])
@@ -106,3 +116,73 @@ async def provider_delete_impact(
         return await service.delete_impact(session, ctx.runtime.deployment, target)
 
     return await ctx.runtime.db.read(work)
+
+
+# -- central key pools (SPEC §8) -------------------------------------------------------------
+
+
+@router.get("/providers/{provider_id}/keys", response_model=list[ProviderKeyOut])
+async def list_provider_keys(
+    provider_id: str, ctx: Context = requires(Permission.ADMIN_READ)
+) -> list[ProviderKeyOut]:
+    target = parse_provider_id(provider_id)
+
+    async def work(session: AsyncSession) -> list[ProviderKeyOut]:
+        return await key_pool.list_keys(session, target)
+
+    return await ctx.runtime.db.read(work)
+
+
+@router.post("/providers/{provider_id}/keys", status_code=201, response_model=ProviderKeyOut)
+async def add_provider_key(
+    provider_id: str, body: ProviderKeyCreate, ctx: Context = requires(Permission.ADMIN_WRITE)
+) -> ProviderKeyOut:
+    target = parse_provider_id(provider_id)
+
+    async def work(session: AsyncSession) -> ProviderKeyOut:
+        return await key_pool.add_key(session, ctx.user, ctx.runtime.keyring, target, body)
+
+    return await ctx.runtime.db.write(work)
+
+
+@router.patch("/providers/{provider_id}/keys/{key_id}", response_model=ProviderKeyOut)
+async def update_provider_key(
+    provider_id: str,
+    key_id: str,
+    body: ProviderKeyUpdate,
+    force: bool = False,
+    ctx: Context = requires(Permission.ADMIN_WRITE),
+) -> ProviderKeyOut:
+    target, key = parse_provider_id(provider_id), parse_key_id(key_id)
+
+    async def work(session: AsyncSession) -> ProviderKeyOut:
+        return await key_pool.update_key(
+            session,
+            ctx.user,
+            ctx.runtime.deployment,
+            ctx.runtime.keyring,
+            target,
+            key,
+            body,
+            force=force,
+        )
+
+    return await ctx.runtime.db.write(work)
+
+
+@router.delete("/providers/{provider_id}/keys/{key_id}", status_code=204)
+async def delete_provider_key(
+    provider_id: str,
+    key_id: str,
+    force: bool = False,
+    ctx: Context = requires(Permission.ADMIN_WRITE),
+) -> Response:
+    target, key = parse_provider_id(provider_id), parse_key_id(key_id)
+
+    async def work(session: AsyncSession) -> None:
+        await key_pool.delete_key(
+            session, ctx.user, ctx.runtime.deployment, target, key, force=force
+        )
+
+    await ctx.runtime.db.write(work)
+    return Response(status_code=204)

@@ -114,3 +114,41 @@ class DeleteImpact(BaseModel):
     model_configs: list[ImpactedModel]
     new_default_model_config_id: uuid.UUID | None
     user_keys_removed: int
+
+
+_LABEL = 100  # the column's length
+
+
+class ProviderKeyCreate(RequestBody):
+    api_key: str = Field(max_length=_KEY, repr=False)
+    label: str = Field(default="", max_length=_LABEL)
+    enabled: bool = True
+
+    _label_without_nul = field_validator("label")(refuse_nul)
+
+
+class ProviderKeyUpdate(RequestBody):
+    """Every field optional; absent = unchanged (none of them may be ``null``). A new
+    ``api_key`` or ``enabled: true`` resets the key to ``active`` (SPEC §8)."""
+
+    label: str | None = Field(default=None, max_length=_LABEL)
+    enabled: bool | None = None
+    api_key: str | None = Field(default=None, max_length=_KEY, repr=False)
+
+    _label_without_nul = field_validator("label")(refuse_nul)
+
+
+class ProviderKeyOut(BaseModel):
+    """A pool key without its secret: only the hint computed when it was stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    label: str
+    hint: str | None
+    enabled: bool
+    state: Literal["active", "cooling_down", "invalid"]
+    cooldown_until: datetime | None
+    last_error: str | None
+    last_used_at: datetime | None
+    created_at: datetime

@@ -250,9 +250,16 @@ async def _insert_with_generated_name(session: AsyncSession, row: ProviderConfig
     raise conflict("name_taken", "could not generate a free name; send one", "name")
 
 
-def _new_key(
-    keyring: KeyRing, actor: Actor, provider_id: uuid.UUID, secret: str, label: str
+def new_pool_key(
+    keyring: KeyRing,
+    actor: Actor,
+    provider_id: uuid.UUID,
+    secret: str,
+    label: str,
+    *,
+    enabled: bool = True,
 ) -> ProviderKey:
+    """A new pool key, sealed for its own id (the context binds the ciphertext to it)."""
     key_id = new_id()
     return ProviderKey(
         id=key_id,
@@ -260,7 +267,7 @@ def _new_key(
         label=label,
         secret=keyring.seal(secret, provider_key_context(key_id)),
         secret_hint=key_hint(secret),
-        enabled=True,
+        enabled=enabled,
         state="active",
         cooldown_until=None,
         last_error=None,
@@ -327,7 +334,9 @@ async def create_provider(
         after=provider_snapshot(row),
     )  # fmt: skip
     if api_key is not None:
-        key = await store.add_key(session, _new_key(keyring, actor, row.id, api_key, PRIMARY_LABEL))
+        key = await store.add_key(
+            session, new_pool_key(keyring, actor, row.id, api_key, PRIMARY_LABEL)
+        )
         await record(
             session, actor, "provider_key.create", "provider_key", key.id, after=key_snapshot(key)
         )
@@ -529,7 +538,9 @@ async def _apply_key_plan(
             before=before, after=key_snapshot(key),
         )  # fmt: skip
     if plan.add and new_key is not None:
-        key = await store.add_key(session, _new_key(keyring, actor, row.id, new_key, PRIMARY_LABEL))
+        key = await store.add_key(
+            session, new_pool_key(keyring, actor, row.id, new_key, PRIMARY_LABEL)
+        )
         await record(
             session, actor, "provider_key.create", "provider_key", key.id, after=key_snapshot(key)
         )

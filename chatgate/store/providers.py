@@ -116,6 +116,16 @@ async def list_keys(session: AsyncSession, provider_id: uuid.UUID) -> Sequence[P
     return (await session.execute(query)).scalars().all()
 
 
+async def get_key(
+    session: AsyncSession, provider_id: uuid.UUID, key_id: uuid.UUID
+) -> ProviderKey | None:
+    """A key of this provider config's pool; a key of another config is ``None``."""
+    query = select(ProviderKey).where(
+        ProviderKey.id == key_id, ProviderKey.provider_config_id == provider_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def key_counts(session: AsyncSession) -> dict[uuid.UUID, tuple[int, int]]:
     """Per provider config: (pool size, enabled keys)."""
     query = (

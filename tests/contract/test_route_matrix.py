@@ -41,6 +41,10 @@ DECLARED: dict[tuple[str, str], Permission] = {
     ("PATCH", "/api/v1/providers/{provider_id}"): Permission.ADMIN_WRITE,
     ("DELETE", "/api/v1/providers/{provider_id}"): Permission.ADMIN_WRITE,
     ("GET", "/api/v1/providers/{provider_id}/delete-impact"): Permission.ADMIN_READ,
+    ("GET", "/api/v1/providers/{provider_id}/keys"): Permission.ADMIN_READ,
+    ("POST", "/api/v1/providers/{provider_id}/keys"): Permission.ADMIN_WRITE,
+    ("PATCH", "/api/v1/providers/{provider_id}/keys/{key_id}"): Permission.ADMIN_WRITE,
+    ("DELETE", "/api/v1/providers/{provider_id}/keys/{key_id}"): Permission.ADMIN_WRITE,
     ("GET", "/api/v1/models"): Permission.ADMIN_READ,
     ("POST", "/api/v1/models"): Permission.ADMIN_WRITE,
     ("GET", "/api/v1/models/{model_id}"): Permission.ADMIN_READ,
@@ -167,9 +171,32 @@ async def build_world(env: Env) -> World:
     )
 
 
+async def pool_key(env: Env) -> tuple[str, str]:
+    """A fresh provider config holding two keys (so removing one is no last-key case)."""
+    owner = env.auth(env.owner_token)
+    created = await env.client.post(
+        "/api/v1/providers",
+        json={"family": "openai", "api_key": f"sk-matrix-{new_id().hex}"},
+        headers=owner,
+    )
+    assert created.status_code == 201, created.text
+    provider_id = created.json()["id"]
+    added = await env.client.post(
+        f"/api/v1/providers/{provider_id}/keys",
+        json={"api_key": f"sk-matrix-{new_id().hex}"},
+        headers=owner,
+    )
+    assert added.status_code == 201, added.text
+    return provider_id, str(added.json()["id"])
+
+
 async def fill_path(env: Env, world: World, path: str, member_token: str) -> str:
-    """Real ids: user ids are member A's, token ids a fresh token of member A; any other
-    parameter gets an id that exists nowhere."""
+    """Real ids: user ids are member A's, token ids a fresh token of member A, a key id one
+    of two keys of a fresh provider config (whose id then fills ``{provider_id}``); any
+    other parameter gets an id that exists nowhere."""
+    if "{key_id}" in path:
+        provider_id, key_id = await pool_key(env)
+        path = path.replace("{provider_id}", provider_id).replace("{key_id}", key_id)
     if "{user_id}" in path:
         path = path.replace("{user_id}", world.member_id)
     if "{token_id}" in path:
