@@ -376,7 +376,7 @@ class AttemptLoop:
                 )
                 self.failures.cooling(until)
             elif status == 401:
-                self.gw.health.invalid(plan.pool_key)
+                self.gw.key_states.rejected(plan.pool_key, message)
         return "next_key"
 
     async def _start_stream(

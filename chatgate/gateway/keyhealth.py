@@ -82,3 +82,7 @@ class KeyHealth:
 
     def invalid(self, key: PoolKey) -> None:
         self._invalid.add((key.id, key.sealed))
+
+    def forget_invalid(self, key: PoolKey) -> None:
+        """The stored state now carries it (see ``gateway.keystate``)."""
+        self._invalid.discard((key.id, key.sealed))

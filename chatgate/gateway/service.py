@@ -11,6 +11,7 @@ from chatgate.gateway.attempts import AttemptLoop
 from chatgate.gateway.body import ChatRequest
 from chatgate.gateway.errors import GatewayError
 from chatgate.gateway.keyhealth import KeyHealth
+from chatgate.gateway.keystate import KeyStateWriter
 from chatgate.gateway.recording import Caller, record_refusal
 from chatgate.gateway.replies import JsonReply, StreamReply
 from chatgate.gateway.snapshot import ModelEntry, Snapshot
@@ -48,6 +49,8 @@ class Gateway:
         client: UpstreamClient,
         usage: UsageRecorder,
         last_used: LastUsedTracker,
+        health: KeyHealth,
+        key_states: KeyStateWriter,
         installation_id: str,
     ) -> None:
         self.settings = settings
@@ -58,7 +61,8 @@ class Gateway:
         self.usage = usage
         self.last_used = last_used
         self.installation_id = installation_id
-        self.health = KeyHealth()
+        self.health = health
+        self.key_states = key_states
 
     # -- who and what -----------------------------------------------------------------
 

@@ -17,6 +17,8 @@ from chatgate.crypto.registry import digest_states
 from chatgate.db import config_version
 from chatgate.db.tables import Setting
 from chatgate.gateway.asgi import ChatCompletionsEndpoint, ModelsEndpoint
+from chatgate.gateway.keyhealth import KeyHealth
+from chatgate.gateway.keystate import KeyStateWriter
 from chatgate.gateway.service import Gateway
 from chatgate.gateway.snapshot import SnapshotHolder
 from chatgate.ids import utcnow
@@ -65,6 +67,7 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
         deny_cidrs=_cidrs(settings.upstream_deny_cidrs),
     )
     last_used = LastUsedTracker(runtime.db)
+    health = KeyHealth()
     gateway = Gateway(
         settings=settings,
         deployment=runtime.deployment,
@@ -73,6 +76,8 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
         client=client,
         usage=usage,
         last_used=last_used,
+        health=health,
+        key_states=KeyStateWriter(runtime.db, health),
         installation_id=settings.installation_id or "",
     )
     return GatewayParts(
@@ -142,6 +147,7 @@ async def running(parts: GatewayParts, runtime: Runtime) -> AsyncIterator[None]:
         follower.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await follower
+        await parts.gateway.key_states.drain()
         await parts.usage.stop()
         await parts.last_used.stop()
         await parts.client.close()

@@ -11,9 +11,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatgate.crypto.sealed import SealedSecret
 from chatgate.db.tables import ProviderConfig, ProviderKey, UserProviderKey
 from chatgate.store.savepoint import unique_or
 
@@ -167,3 +168,19 @@ async def delete_user_keys(session: AsyncSession, provider_id: uuid.UUID) -> Non
     await session.execute(
         delete(UserProviderKey).where(UserProviderKey.provider_config_id == provider_id)
     )
+
+
+async def mark_key_invalid(
+    session: AsyncSession, key_id: uuid.UUID, secret: SealedSecret, message: str
+) -> bool:
+    """Mark a pool key invalid after an upstream rejected it — only while it still holds the
+    rejected secret (an admin may have replaced it meanwhile). True when a row changed."""
+    result = await session.execute(
+        update(ProviderKey)
+        .where(ProviderKey.id == key_id)
+        .where(ProviderKey.secret == secret)
+        .where(ProviderKey.state != "invalid")
+        .values(state="invalid", last_error=message[:1024], cooldown_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
