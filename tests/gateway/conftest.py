@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import openai
 import pytest
@@ -13,7 +14,14 @@ import uvicorn
 from tests.fakes.upstream import FakeUpstream
 from tests.helpers import Env, add_model, add_provider
 
-__all__ = ["USER_MESSAGE", "add_model", "add_provider", "put_user_key", "sdk"]
+__all__ = [
+    "USER_MESSAGE",
+    "add_model",
+    "add_provider",
+    "put_user_key",
+    "sdk",
+    "two_openai_configs",
+]
 
 
 @pytest.fixture
@@ -44,6 +52,18 @@ async def live(env: Env) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+async def two_openai_configs(
+    env: Env, first_url: str, second_url: str, *, key_a: str, key_b: str, **first_fields: Any
+) -> None:
+    """Configs ``a`` (older) and ``b`` of the openai family and an unbound model ``chat``
+    that follows their precedence: ``a`` first, ``b`` as the failover candidate."""
+    await add_provider(
+        env, family="openai", name="a", base_url=first_url, api_key=key_a, **first_fields
+    )
+    await add_provider(env, family="openai", name="b", base_url=second_url, api_key=key_b)
+    await add_model(env, family="openai", provider_config_id=None, model="gpt-up", name="chat")
 
 
 async def put_user_key(env: Env, token: str, provider_id: str, key: str) -> None:

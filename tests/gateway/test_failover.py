@@ -10,7 +10,14 @@ from sqlalchemy import select
 
 from chatgate.db.tables import UsageEvent
 from tests.fakes.upstream import FakeUpstream
-from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider, put_user_key, sdk
+from tests.gateway.conftest import (
+    USER_MESSAGE,
+    add_model,
+    add_provider,
+    put_user_key,
+    sdk,
+    two_openai_configs,
+)
 from tests.helpers import Env
 
 KEY_A = "sk-config-a-0123456789abcdef"
@@ -18,10 +25,7 @@ KEY_B = "sk-config-b-0123456789abcdef"
 
 
 async def _two_configs(env: Env, first_url: str, second_url: str) -> None:
-    """Two openai configs (A older than B) and an unbound model that follows precedence."""
-    await add_provider(env, family="openai", name="a", base_url=first_url, api_key=KEY_A)
-    await add_provider(env, family="openai", name="b", base_url=second_url, api_key=KEY_B)
-    await add_model(env, family="openai", provider_config_id=None, model="gpt-up", name="chat")
+    await two_openai_configs(env, first_url, second_url, key_a=KEY_A, key_b=KEY_B)
 
 
 async def _usage_rows(env: Env) -> list[UsageEvent]:

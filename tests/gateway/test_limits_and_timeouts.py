@@ -7,7 +7,7 @@ import asyncio
 import httpx
 
 from tests.fakes.upstream import FakeUpstream
-from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider
+from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider, two_openai_configs
 from tests.helpers import Env
 
 KEY = "sk-central-0123456789abcdef"
@@ -24,18 +24,14 @@ async def _ask(env: Env, **body: object) -> httpx.Response:
 async def test_a_non_streaming_first_byte_timeout_is_504_and_not_retried(
     env: Env, fake: FakeUpstream, fake2: FakeUpstream
 ) -> None:
-    await add_provider(
+    await two_openai_configs(
         env,
-        family="openai",
-        name="a",
-        base_url=fake.url + "/v1",
-        api_key=KEY,
+        fake.url + "/v1",
+        fake2.url + "/v1",
+        key_a=KEY,
+        key_b=KEY + "b",
         first_byte_timeout_s=0.2,
     )
-    await add_provider(
-        env, family="openai", name="b", base_url=fake2.url + "/v1", api_key=KEY + "b"
-    )
-    await add_model(env, family="openai", provider_config_id=None, model="gpt-up", name="chat")
     held = asyncio.Event()
     fake.script(hold=held)
     response = await _ask(env)
@@ -49,18 +45,14 @@ async def test_a_non_streaming_first_byte_timeout_is_504_and_not_retried(
 async def test_a_streaming_first_byte_timeout_fails_over_to_the_sibling(
     env: Env, fake: FakeUpstream, fake2: FakeUpstream
 ) -> None:
-    await add_provider(
+    await two_openai_configs(
         env,
-        family="openai",
-        name="a",
-        base_url=fake.url + "/v1",
-        api_key=KEY,
+        fake.url + "/v1",
+        fake2.url + "/v1",
+        key_a=KEY,
+        key_b=KEY + "b",
         first_byte_timeout_s=0.2,
     )
-    await add_provider(
-        env, family="openai", name="b", base_url=fake2.url + "/v1", api_key=KEY + "b"
-    )
-    await add_model(env, family="openai", provider_config_id=None, model="gpt-up", name="chat")
     held = asyncio.Event()
     fake.script(hold=held)
     response = await _ask(env, stream=True)

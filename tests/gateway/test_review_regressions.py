@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from chatgate.db.tables import UsageEvent
 from tests.fakes.upstream import FakeUpstream
-from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider
+from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider, two_openai_configs
 from tests.helpers import Env
 
 KEY = "sk-first-secret-0123456789abcdef"
@@ -96,11 +96,7 @@ async def test_an_error_after_an_attempt_names_the_config_and_key_source(
 async def test_an_upstream_redirect_is_not_followed_nor_relayed(
     env: Env, fake: FakeUpstream, fake2: FakeUpstream
 ) -> None:
-    await add_provider(env, family="openai", name="a", base_url=fake.url + "/v1", api_key=KEY)
-    await add_provider(
-        env, family="openai", name="b", base_url=fake2.url + "/v1", api_key=KEY + "b"
-    )
-    await add_model(env, family="openai", provider_config_id=None, model="gpt-up", name="chat")
+    await two_openai_configs(env, fake.url + "/v1", fake2.url + "/v1", key_a=KEY, key_b=KEY + "b")
     fake.script(status=302, redirect_to="http://169.254.169.254/steal")
     response = await _ask(env)
     assert response.status_code == 200
