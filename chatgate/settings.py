@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chatgate.crypto.keyring import KeyRing, KeyRingError
+from chatgate.db.urls import DataLocation, describe, normalise_database_url
 from chatgate.families import BUILTIN_BASE_URLS, FAMILIES, env_suffix
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/chatgate.db"
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+ENV_PREFIX = "CHATGATE_"
+
+
+class SettingsError(Exception):
+    """One line naming the variable that is wrong (the CLI exits 2 with it)."""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CHATGATE_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="ignore",
+        # A rejected value may be a key: errors name the variable, never echo its value.
+        hide_input_in_errors=True,
+    )
 
     database_url: str = DEFAULT_DATABASE_URL
     listen: str = "127.0.0.1:8080"
     log_level: str = "info"
+    log_format: Literal["text", "json"] = "text"
     # Comma-separated base64 32-byte keys, the first one is the primary (SPEC §7).
     encryption_keys: str | None = Field(default=None, repr=False)
     encryption_key_file: Path | None = None
@@ -35,10 +50,39 @@ class Settings(BaseSettings):
     max_request_bytes: int = 32 * 1024 * 1024
     installation_id: str | None = None
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        split_listen(value)
+        return value.strip()
+
     @field_validator("log_level")
     @classmethod
-    def _lower(cls, value: str) -> str:
-        return value.lower()
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().lower()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _encryption_keys(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            try:
+                KeyRing.from_env_value(value)
+            except KeyRingError as error:
+                raise ValueError(str(error)) from None
+        return value
 
     @property
     def is_sqlite(self) -> bool:
@@ -46,8 +90,10 @@ class Settings(BaseSettings):
 
     @property
     def listen_host_port(self) -> tuple[str, int]:
-        host, _, port = self.listen.rpartition(":")
-        return (host or "127.0.0.1"), int(port)
+        return split_listen(self.listen)
+
+    def data_location(self) -> DataLocation:
+        return describe(self.database_url)
 
     def sqlite_path(self) -> Path | None:
         """The database file for a file-backed SQLite URL, else None."""
@@ -62,6 +108,26 @@ class Settings(BaseSettings):
             return self.encryption_key_file
         db_path = self.sqlite_path()
         return db_path.parent / "encryption.key" if db_path is not None else None
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port`` for IPv6; an empty host is 127.0.0.1, port 0 = any)."""
+    host, separator, port = value.strip().rpartition(":")
+    if not separator or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("must be host:port with a port from 0 to 65535, e.g. 127.0.0.1:8080")
+    host = host.removeprefix("[").removesuffix("]")
+    return (host or "127.0.0.1"), int(port)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or one ``SettingsError`` line naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        variable = ENV_PREFIX + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{variable}: {message}") from None
 
 
 class Deployment:

@@ -25,7 +25,10 @@ class StartupError(Exception):
 def load_keyring(settings: Settings) -> KeyRing:
     try:
         if settings.encryption_keys:
-            return KeyRing.from_env_value(settings.encryption_keys)
+            try:
+                return KeyRing.from_env_value(settings.encryption_keys)
+            except KeyRingError as error:
+                raise StartupError(f"CHATGATE_ENCRYPTION_KEYS: {error}") from None
         key_file = settings.key_file_path()
         if settings.is_sqlite and key_file is not None:
             return KeyRing.from_file(key_file, create=True)
@@ -34,7 +37,8 @@ def load_keyring(settings: Settings) -> KeyRing:
     where = "on PostgreSQL (replicas must share keys)" if not settings.is_sqlite else "here"
     raise StartupError(
         f"CHATGATE_ENCRYPTION_KEYS is required {where}: "
-        "set it to a comma-separated list of base64-encoded 32-byte keys"
+        "set it to a comma-separated list of base64-encoded 32-byte keys "
+        "(`chatgate keys generate` prints a new one)"
     )
 
 

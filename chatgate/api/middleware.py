@@ -1,7 +1,8 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: it buffers and slows streams).
 
-Adds ``x-chatgate-request-id`` to every response and records request count and latency by
-route template (never by raw path, so ids never become label values).
+Adds ``x-chatgate-request-id`` to every response, records request count and latency by
+route template (never by raw path, so ids never become label values) and writes the access
+line (``chatgate.requestlog``) once the response is finished.
 
 It also dispatches the gateway's ``/v1`` routes itself (an exact path lookup), so the hot
 path skips FastAPI's exception, exit-stack and routing layers (SPEC §15); the gateway
@@ -18,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatgate.ids import new_id
 from chatgate.metrics import Metrics
+from chatgate.requestlog import RequestTrace, current_trace, write_access_line
 
 REQUEST_ID_HEADER = b"x-chatgate-request-id"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -54,6 +56,8 @@ class RequestMiddleware:
             await send(message)
 
         fast = self.fast_routes.get((scope["path"], scope["method"]))
+        trace = RequestTrace()
+        trace_token = current_trace.set(trace)
         try:
             if fast is not None:
                 scope["route"] = fast
@@ -66,7 +70,15 @@ class RequestMiddleware:
             method = scope.get("method", "")
             if method not in KNOWN_METHODS:
                 method = "other"  # a client must not be able to mint label values
+            elapsed = time.perf_counter() - started
             self.metrics.http_requests.labels(template, method, str(status)).inc()
-            self.metrics.http_latency.labels(template, method).observe(
-                time.perf_counter() - started
+            self.metrics.http_latency.labels(template, method).observe(elapsed)
+            current_trace.reset(trace_token)
+            write_access_line(
+                method=scope.get("method", ""),
+                path=scope["path"],
+                status=status,
+                duration_s=elapsed,
+                request_id=request_id,
+                trace=trace,
             )

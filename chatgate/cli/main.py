@@ -6,12 +6,14 @@ Exit codes: 0 ok, 1 server or unexpected error, 2 usage error, 3 not found, 4 co
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
 import json
-import logging
+import secrets
+import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import typer
@@ -21,10 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.authz import Actor
 from chatgate.crypto import KeyRing, KeyRingError, registry
+from chatgate.crypto.keyring import key_digest
 from chatgate.db import migrate
 from chatgate.db.engine import Database
 from chatgate.errors import ApiError
-from chatgate.settings import Settings
+from chatgate.logs import configure_logging
+from chatgate.settings import Settings, SettingsError, load_settings
 from chatgate.startup import StartupError, build_runtime, load_keyring
 from chatgate.store import users as user_store
 from chatgate.users import service as user_service
@@ -46,6 +50,8 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(keys_app, name="keys")
 
 EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 1, 2, 3, 4
+# In-flight requests (streams included) get this long to finish after a stop signal.
+GRACEFUL_SHUTDOWN_S = 30
 _state: dict[str, Any] = {"json": False}
 
 
@@ -82,9 +88,24 @@ def _body(model: type[B], **values: Any) -> B:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _run(coro: Awaitable[T]) -> T:
+def _settings() -> Settings:
+    """The environment's settings, or exit 2 with one line naming the variable — before
+    anything touches the database."""
     try:
-        return asyncio.run(coro)  # type: ignore[arg-type]
+        return load_settings()
+    except SettingsError as error:
+        _fail(str(error), EXIT_USAGE)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _run(
+    coro: Coroutine[Any, Any, T],
+    *,
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+) -> T:
+    try:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(coro)
     except (StartupError, KeyRingError) as error:
         _fail(str(error), EXIT_ERROR)
     except ApiError as error:
@@ -99,7 +120,7 @@ def _run(coro: Awaitable[T]) -> T:
 
 
 async def _with_db(work: Callable[[Database], Awaitable[T]]) -> T:
-    settings = Settings()
+    settings = _settings()
     load_keyring(settings)  # the key file must exist before anything is written
     await migrate.upgrade(settings.database_url)
     db = Database(settings.database_url)
@@ -114,36 +135,73 @@ def serve(
     no_migrate: bool = typer.Option(False, "--no-migrate", help="Do not apply pending migrations."),
 ) -> None:
     """Run the server (applies pending migrations first, under a lock)."""
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    _announce_data_location(settings)
+    started = _run(_serve(settings, run_migrations=not no_migrate), loop_factory=_server_loop())
+    if not started:  # the address could not be bound; uvicorn logged why
+        raise typer.Exit(EXIT_ERROR)
+
+
+async def _serve(settings: Settings, *, run_migrations: bool) -> bool:
+    """Prepare and serve in one event loop: pooled connections belong to the loop that
+    opened them, so the runtime must be built in the loop that serves (asyncpg refuses a
+    connection from another loop)."""
     import uvicorn
 
     from chatgate.app import create_app
 
-    settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    runtime, token = _run(build_runtime(settings, run_migrations=not no_migrate))
-    if token is not None and settings.bootstrap_token is None:
-        typer.echo("Created the owner 'admin'. Its token (shown once, keep it safe):")
-        typer.echo(f"    {token}")
-    elif token is not None:
-        typer.echo("Created the owner 'admin' with the token from CHATGATE_BOOTSTRAP_TOKEN.")
-    host, port = settings.listen_host_port
-    config = uvicorn.Config(
-        create_app(runtime),
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-    )
-    server = _announcing_server_class()(config)
-    _tune_garbage_collector()
-    server.run()
-    if not server.started:  # the address could not be bound; uvicorn logged why
-        raise typer.Exit(EXIT_ERROR)
+    runtime, token = await build_runtime(settings, run_migrations=run_migrations)
+    try:
+        if token is not None and settings.bootstrap_token is None:
+            typer.echo("Created the owner 'admin'. Its token (shown once, keep it safe):")
+            typer.echo(f"    {token}")
+        elif token is not None:
+            typer.echo("Created the owner 'admin' with the token from CHATGATE_BOOTSTRAP_TOKEN.")
+        host, port = settings.listen_host_port
+        config = uvicorn.Config(
+            create_app(runtime),
+            host=host,
+            port=port,
+            log_config=None,  # chatgate.logs formats uvicorn's records like every other
+            log_level="warning",
+            access_log=False,  # chatgate writes its own access line (api.middleware)
+            http="httptools",
+            lifespan="on",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        )
+        server = _announcing_server_class()(config)
+        _tune_garbage_collector()
+        _stop_signals_end_normally()
+        await server.serve()
+        return bool(server.started)
+    finally:
+        await runtime.db.dispose()
+
+
+def _server_loop() -> Callable[[], asyncio.AbstractEventLoop]:
+    import uvloop
+
+    return uvloop.new_event_loop
+
+
+def _stop_signals_end_normally() -> None:
+    """uvicorn re-raises the stop signal once it has shut down gracefully; with the default
+    handlers the process would then die by that signal. A stop asked for is a normal end
+    (exit 0), so the handlers it restores before re-raising do nothing."""
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: None)
+
+
+def _announce_data_location(settings: Settings) -> None:
+    location = settings.data_location()
+    line = f"chatgate data: {location.description}"
+    key_file = settings.key_file_path()
+    if settings.encryption_keys:
+        line += " (encryption keys from CHATGATE_ENCRYPTION_KEYS)"
+    elif key_file is not None:
+        line += f" (encryption key file {key_file.resolve()})"
+    typer.echo(line)
 
 
 def _tune_garbage_collector() -> None:
@@ -178,7 +236,7 @@ def _announcing_server_class() -> type[Any]:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations and exit."""
-    settings = Settings()
+    settings = _settings()
     _run(migrate.upgrade(settings.database_url))
     _emit(f"database at revision {migrate.head_revision()}", {"revision": migrate.head_revision()})
 
@@ -250,7 +308,7 @@ def keys_status() -> None:
 
         return await db.read(tx)
 
-    keyring = _keyring(Settings())
+    keyring = _keyring(_settings())
     status = _run(_with_db(work))
     rows = []
     for digest in sorted(set(status["states"]) | set(status["secrets"])):
@@ -279,10 +337,17 @@ def _keyring(settings: Settings) -> KeyRing:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new random encryption key (base64, 32 bytes) for CHATGATE_ENCRYPTION_KEYS."""
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    _emit(key, {"key": key, "digest": key_digest(base64.b64decode(key))})
+
+
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Re-seal every secret with the primary key and revoke every other digest (online)."""
-    settings = Settings()
+    settings = _settings()
 
     keyring = _keyring(settings)
 

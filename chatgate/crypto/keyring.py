@@ -46,7 +46,10 @@ class KeyRing:
             raise KeyRingError("no encryption key configured")
         for key in keys:
             if len(key) != 32:
-                raise KeyRingError("every encryption key must be 32 bytes (base64-encoded)")
+                raise KeyRingError(
+                    "every encryption key must be 32 bytes, base64-encoded "
+                    "(`chatgate keys generate` prints one)"
+                )
         self._ciphers = {key_digest(key): AESGCM(key) for key in keys}
         self.primary_digest = key_digest(keys[0])
         self.revoked: frozenset[str] = frozenset()
@@ -68,7 +71,8 @@ class KeyRing:
                 keys.append(base64.b64decode(part, validate=True))
             except binascii.Error:
                 raise KeyRingError(
-                    f"CHATGATE_ENCRYPTION_KEYS entry {position + 1} is not valid base64"
+                    f"entry {position + 1} is not valid base64 "
+                    "(`chatgate keys generate` prints a key)"
                 ) from None
         return cls(keys)
 
@@ -87,7 +91,10 @@ class KeyRing:
             raise KeyRingError(
                 f"encryption key file {path} must not be readable by others (chmod 600)"
             )
-        return cls.from_env_value(path.read_text().replace("\n", ","))
+        try:
+            return cls.from_env_value(path.read_text().replace("\n", ","))
+        except KeyRingError as error:
+            raise KeyRingError(f"encryption key file {path}: {error}") from None
 
     def seal(self, plaintext: str, context: SecretContext) -> SealedSecret:
         if self.primary_digest in self.revoked:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from chatgate.gateway.snapshot import ModelEntry, UserEntry
 from chatgate.ids import utcnow
+from chatgate.requestlog import note_attempt, note_model
 from chatgate.upstream.adapters.base import Usage
 from chatgate.usage.recorder import UsageRecorder, UsageRow
 
@@ -31,6 +32,7 @@ def record_refusal(
     status: int,
     reason: str,
 ) -> None:
+    note_model(model.name)
     usage.record(
         UsageRow(
             request_id=request_id,
@@ -95,6 +97,15 @@ class AttemptRecorder:
         now = utcnow()
         if self.plan.key_id is not None and error_class is None:
             self.gateway.last_used.key_used(self.plan.key_id, now)
+        note_attempt(
+            request_id=self.request_id,
+            model=self.model.name,
+            provider_config=self.plan.label,
+            key_source=self.plan.key_source,
+            attempt=self.attempt,
+            status=status,
+            error_class=error_class,
+        )
         metrics = self.gateway.metrics
         metrics.upstream_latency.labels(self.plan.family, self.plan.label).observe(elapsed)
         metrics.upstream_attempts.labels(

@@ -16,6 +16,7 @@ from chatgate.crypto.contexts import provider_key_context
 from chatgate.crypto.keyring import key_digest
 from chatgate.db.engine import Database
 from chatgate.db.tables import ProviderKey
+from chatgate.settings import SettingsError, load_settings
 from chatgate.startup import StartupError, build_runtime
 from tests.helpers import (
     PG_URL,
@@ -68,20 +69,19 @@ async def test_postgresql_without_encryption_keys_refuses_to_start() -> None:
     assert "CHATGATE_ENCRYPTION_KEYS is required on PostgreSQL" in str(error.value)
 
 
-async def test_malformed_encryption_keys_stop_start_up_without_echoing_them(
-    database_url: str,
+def test_malformed_encryption_keys_are_refused_when_settings_are_read_without_echoing_them(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     not_base64 = "this-is-not-base64!!"
-    with pytest.raises(StartupError) as error:
-        await build_runtime(
-            settings_for(database_url, encryption_keys=f"{TEST_KEY},{not_base64}"),
-            run_migrations=False,
-        )
-    assert "entry 2" in str(error.value)
+    monkeypatch.setenv("CHATGATE_ENCRYPTION_KEYS", f"{TEST_KEY},{not_base64}")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert str(error.value).startswith("CHATGATE_ENCRYPTION_KEYS: entry 2 is not valid base64")
     assert not_base64 not in str(error.value)
-    short = base64.b64encode(b"x" * 16).decode()
-    with pytest.raises(StartupError, match="32 bytes"):
-        await build_runtime(settings_for(database_url, encryption_keys=short))
+    assert TEST_KEY not in str(error.value)
+    monkeypatch.setenv("CHATGATE_ENCRYPTION_KEYS", base64.b64encode(b"x" * 16).decode())
+    with pytest.raises(SettingsError, match="32 bytes"):
+        load_settings()
 
 
 async def test_an_active_digest_without_its_key_stops_start_up_naming_the_digest(
