@@ -189,12 +189,15 @@ def cli_environ(database_url: str, **extra: str) -> dict[str, str]:
     return environ
 
 
-async def run_chatgate(*args: str, environ: dict[str, str], timeout: float = 60) -> CliResult:
+async def run_chatgate(
+    *args: str, environ: dict[str, str], timeout: float = 60, cwd: Path | None = None
+) -> CliResult:
     """Run the installed ``chatgate`` command as a subprocess and wait for it."""
     process = await asyncio.create_subprocess_exec(
         CHATGATE_BIN,
         *args,
         env=environ,
+        cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -2,67 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import re
-import signal
 import stat
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from tests.helpers import CHATGATE_BIN, cli_environ, run_chatgate
-
-LISTENING = re.compile(r"chatgate listening on (http://127\.0\.0\.1:\d+)")
-TOKEN_LINE = re.compile(r"^\s+(cgt_[A-Za-z0-9_-]{43})$")
-START_DEADLINE_S = 30.0
-
-
-@dataclass
-class Served:
-    base_url: str
-    lines: list[str] = field(default_factory=list)
-
-    @property
-    def printed_tokens(self) -> list[str]:
-        return [m.group(1) for line in self.lines if (m := TOKEN_LINE.match(line))]
-
-
-@contextlib.asynccontextmanager
-async def serving(environ: dict[str, str]) -> AsyncIterator[Served]:
-    """Start ``chatgate serve`` and yield once it says where it listens; stop it after."""
-    process = await asyncio.create_subprocess_exec(
-        CHATGATE_BIN,
-        "serve",
-        env=environ,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    assert process.stderr is not None
-    lines: list[str] = []
-    try:
-        async with asyncio.timeout(START_DEADLINE_S):
-            while True:
-                raw = await process.stdout.readline()
-                if not raw:
-                    error = (await process.stderr.read()).decode()
-                    raise AssertionError(f"serve exited early: {lines} {error}")
-                lines.append(raw.decode().rstrip("\n"))
-                if match := LISTENING.search(lines[-1]):
-                    break
-        yield Served(match.group(1), lines)
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                async with asyncio.timeout(15):
-                    await process.wait()
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+from tests.cli.serving import serving
+from tests.helpers import cli_environ, run_chatgate
 
 
 async def test_serve_prints_the_owner_token_once_and_where_it_listens(tmp_path: Path) -> None:
@@ -85,7 +31,7 @@ async def test_serve_prints_the_owner_token_once_and_where_it_listens(tmp_path: 
 
     async with serving(environ) as second:
         assert second.printed_tokens == []  # the database was reused: no new owner
-        assert not any("Created the owner" in line for line in second.lines)
+        assert not any("Created the owner" in line for line in second.stdout)
         async with httpx.AsyncClient(base_url=second.base_url, timeout=10) as client:
             me = await client.get("/api/v1/users/me", headers={"authorization": f"Bearer {token}"})
             assert me.status_code == 200
