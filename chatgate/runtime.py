@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chatgate.crypto.keyring import KeyRing
+from chatgate.db.changes import ChangeFeedStatus
 from chatgate.db.engine import Database
 from chatgate.metrics import Metrics
 from chatgate.settings import Deployment, Settings
@@ -17,3 +18,4 @@ class Runtime:
     keyring: KeyRing
     deployment: Deployment
     metrics: Metrics
+    changes: ChangeFeedStatus = field(default_factory=ChangeFeedStatus)

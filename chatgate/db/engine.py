@@ -120,7 +120,9 @@ class Database:
                         # Lock waits end in a retry, not in a request that hangs.
                         await session.execute(_LOCK_TIMEOUT)
                     result = await work(session)
-                    if notify:
+                    if notify and self.is_sqlite:
+                        # PostgreSQL's triggers announce changes (db.changes); SQLite's
+                        # pollers compare this version.
                         await config_version.bump(session)
                 if notify:
                     for listener in self.write_listeners:

@@ -287,3 +287,18 @@ class EncryptionKey(Base):
     digest: Mapped[str] = mapped_column(String(16), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ProviderKeyCooldown(Base):
+    """A (pool key, upstream model) pair cooling down after a 429/402 (SPEC §8), shared by
+    every process. A row whose ``cooldown_until`` has passed means nothing: the key is
+    ready again without a write."""
+
+    __tablename__ = "provider_key_cooldowns"
+
+    key_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("provider_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    cooldown_until: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

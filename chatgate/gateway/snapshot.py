@@ -166,6 +166,10 @@ class SnapshotHolder:
         self._lock = asyncio.Lock()
         self.loads = 0
 
+    @property
+    def generation(self) -> int:
+        return self._generation
+
     def invalidate(self) -> None:
         """Something changed: the next ``get`` reloads."""
         self._generation += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import secrets
@@ -13,10 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import Route
 
-from chatgate.crypto.registry import digest_states
-from chatgate.db import config_version
 from chatgate.db.tables import Setting
 from chatgate.gateway.asgi import ChatCompletionsEndpoint, ModelsEndpoint
+from chatgate.gateway.following import SnapshotFollower
 from chatgate.gateway.keyhealth import KeyHealth
 from chatgate.gateway.keystate import KeyStateWriter
 from chatgate.gateway.service import Gateway
@@ -30,8 +28,6 @@ from chatgate.usage.recorder import UsageRecorder
 log = logging.getLogger("chatgate.gateway")
 
 INSTALLATION_ID_SETTING = "installation_id"
-FULL_RELOAD_INTERVAL_S = 60.0
-POLL_INTERVAL_S = 1.0
 
 
 @dataclass
@@ -101,37 +97,6 @@ async def _installation_id(session: AsyncSession) -> str:
     return str(row.value)
 
 
-async def _follow_changes(holder: SnapshotHolder, runtime: Runtime) -> None:
-    """Reload when another process changed configuration (the CLI, another replica, a key
-    rotation) and every 60 s in any case (SPEC §11). Polls the configuration version once a
-    second. A reload also refreshes which encryption keys are revoked, so a replica whose
-    primary key was revoked stops sealing within seconds (§7)."""
-    db = runtime.db
-    loop = asyncio.get_running_loop()
-    last_full = loop.time()
-    seen = await db.read(config_version.current)
-    while True:
-        await asyncio.sleep(POLL_INTERVAL_S)
-        try:
-            version = await db.read(config_version.current)
-        except Exception as error:  # the database is away: keep serving, try again
-            log.warning("configuration poll failed: %s", type(error).__name__)
-            continue
-        if version != seen or loop.time() - last_full >= FULL_RELOAD_INTERVAL_S:
-            seen = version
-            await _reload_quietly(holder, runtime)
-            last_full = loop.time()
-
-
-async def _reload_quietly(holder: SnapshotHolder, runtime: Runtime) -> None:
-    try:
-        await holder.reload()
-        states = await runtime.db.read(digest_states)
-        runtime.keyring.revoked = frozenset(d for d, state in states.items() if state == "revoked")
-    except Exception as error:  # keep serving the last good snapshot
-        log.warning("snapshot reload failed: %s", type(error).__name__)
-
-
 @contextlib.asynccontextmanager
 async def running(parts: GatewayParts, runtime: Runtime) -> AsyncIterator[None]:
     if not parts.gateway.installation_id:
@@ -140,13 +105,10 @@ async def running(parts: GatewayParts, runtime: Runtime) -> AsyncIterator[None]:
     parts.usage.start()
     parts.last_used.start()
     await parts.holder.get()  # warm: the first request should not pay for the load
-    follower = asyncio.create_task(_follow_changes(parts.holder, runtime), name="snapshot-follower")
     try:
-        yield
+        async with SnapshotFollower(parts.holder, runtime).following():
+            yield
     finally:
-        follower.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await follower
         await parts.gateway.key_states.drain()
         await parts.usage.stop()
         await parts.last_used.stop()

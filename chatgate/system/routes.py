@@ -14,6 +14,7 @@ from chatgate.crypto.registry import digest_states, secrets_per_digest
 from chatgate.db.migrate import current_revision, head_revision
 
 router = APIRouter(tags=["system"])
+CHANGE_FEED_GRACE_S = 5.0
 
 
 @router.get("/healthz")
@@ -52,8 +53,18 @@ async def readyz(ctx: Context = requires(Permission.PUBLIC)) -> Response:
         checks["encryption_keys"] = "no key for digest " + ", ".join(missing)
     else:
         checks["encryption_keys"] = "ok"
+    changes = ctx.runtime.changes
+    if changes.mode == "listen" and changes.down_for() > CHANGE_FEED_GRACE_S:
+        # Without LISTEN this replica would serve stale keys and tokens (SPEC §11).
+        checks["change_feed"] = f"LISTEN connection down for {changes.down_for():.0f} s"
+    else:
+        checks["change_feed"] = "ok"
     ready = all(value == "ok" for value in checks.values())
-    body: dict[str, Any] = {"status": "ready" if ready else "unready", "checks": checks}
+    body: dict[str, Any] = {
+        "status": "ready" if ready else "unready",
+        "checks": checks,
+        "change_feed": changes.detail(),
+    }
     # Secrets under a digest this replica has no key for are unusable one by one; they do
     # not make the replica unready (SPEC §7), but operators see them here.
     undecryptable = {d: n for d, n in secrets.items() if not keyring.has(d)}

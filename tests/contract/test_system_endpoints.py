@@ -20,10 +20,14 @@ async def test_healthz_and_readyz_answer_anyone_when_everything_is_in_order(env:
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
     ready = await env.client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {
-        "status": "ready",
-        "checks": {"database": "ok", "migrations": "ok", "encryption_keys": "ok"},
-    }
+    body = ready.json()
+    assert (body["status"], body["checks"]) == (
+        "ready",
+        {"database": "ok", "migrations": "ok", "encryption_keys": "ok", "change_feed": "ok"},
+    )
+    feed = body["change_feed"]
+    assert feed["mode"] == ("listen" if env.is_postgres else "poll")
+    assert (feed["connected"], feed["down_for_s"]) == (True, 0.0)
 
 
 async def test_metrics_need_an_admin_or_auditor_token(env: Env) -> None:

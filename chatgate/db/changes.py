@@ -1,0 +1,192 @@
+"""Hearing about changes other processes commit (SPEC §11).
+
+PostgreSQL: triggers (migration 0002) announce every committed change of what snapshots
+hold as ``pg_notify('chatgate_changes', '<kind>:<id>')``. ``PostgresChanges`` keeps one
+direct connection listening (not a pooled one: a transaction-mode pooler would lose it),
+checks it every ``KEEPALIVE_S``, and reconnects with a back-off when it is lost. Because
+notifications sent while it was away are gone, every (re)connect is reported as a full
+change.
+
+SQLite: one process per machine, but the CLI writes to the same file. ``SqliteChanges``
+polls ``PRAGMA data_version`` on a connection of its own once a second (it changes when
+any *other* connection committed), and reports a full change only when the configuration
+version moved too, so usage rows written by this process's own flusher cause no reloads.
+
+Both report to ``on_change`` with the set of kinds that changed (``FULL`` = everything)
+and keep ``ChangeFeedStatus`` current for ``/readyz``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import aiosqlite
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from chatgate.db.config_version import CONFIG_VERSION
+from chatgate.ids import utcnow
+
+log = logging.getLogger("chatgate.changes")
+
+CHANNEL = "chatgate_changes"
+FULL = "*"
+KEEPALIVE_S = 2.0
+POLL_INTERVAL_S = 1.0
+MAX_RECONNECT_DELAY_S = 5.0
+CONNECT_TIMEOUT_S = 5.0
+
+OnChange = Callable[[frozenset[str]], Awaitable[None]]
+
+
+@dataclass
+class ChangeFeedStatus:
+    """What ``/readyz`` shows about the feed; written only by the feed's task."""
+
+    mode: str = "none"  # "listen" (PostgreSQL), "poll" (SQLite), "none" (not started)
+    connected: bool = False
+    down_since: float | None = None  # monotonic; None while connected
+    last_notification_at: datetime | None = None
+    snapshot_generation: int = 0  # the holder's generation after the last reload
+    first_connect: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    def now_connected(self) -> None:
+        self.connected = True
+        self.down_since = None
+        self.first_connect.set()
+
+    def detail(self) -> dict[str, object]:
+        heard = self.last_notification_at
+        return {
+            "mode": self.mode,
+            "connected": self.connected,
+            "down_for_s": round(self.down_for(), 1),
+            "snapshot_generation": self.snapshot_generation,
+            "last_change_heard_s_ago": None
+            if heard is None
+            else round((utcnow() - heard).total_seconds(), 1),
+        }
+
+    def down_for(self) -> float:
+        return 0.0 if self.down_since is None else time.monotonic() - self.down_since
+
+
+class PostgresChanges:
+    def __init__(self, database_url: str, status: ChangeFeedStatus) -> None:
+        url = make_url(database_url)
+        self._connect_args = {
+            "host": url.host,
+            "port": url.port,
+            "user": url.username,
+            "password": url.password,
+            "database": url.database,
+            **({"ssl": url.query["ssl"]} if "ssl" in url.query else {}),
+        }
+        self.status = status
+        status.mode = "listen"
+        status.down_since = time.monotonic()
+
+    async def follow(self, on_change: OnChange) -> None:
+        """Listen until cancelled; never raises for a lost or refused connection."""
+        delay = 0.1
+        while True:
+            try:
+                await self._listen_once(on_change)
+                delay = 0.1
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
+                log.warning("change listener disconnected: %s", type(error).__name__)
+            if self.status.connected:
+                self.status.connected = False
+                self.status.down_since = time.monotonic()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RECONNECT_DELAY_S)
+
+    async def _listen_once(self, on_change: OnChange) -> None:
+        conn: asyncpg.Connection = await asyncpg.connect(
+            timeout=CONNECT_TIMEOUT_S, **self._connect_args
+        )
+        kinds: asyncio.Queue[str] = asyncio.Queue()
+
+        def heard(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+            self.status.last_notification_at = utcnow()
+            kinds.put_nowait(payload.partition(":")[0])
+
+        try:
+            await conn.add_listener(CHANNEL, heard)
+            self.status.now_connected()
+            await on_change(frozenset({FULL}))  # whatever was said while away is lost
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    first = await asyncio.wait_for(kinds.get(), KEEPALIVE_S)
+                    await on_change(await _coalesce(first, kinds))
+                await conn.fetchval("SELECT 1", timeout=KEEPALIVE_S)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 1.0)
+
+
+COALESCE_S = 0.1
+
+
+async def _coalesce(first: str, kinds: asyncio.Queue[str]) -> frozenset[str]:
+    """Everything heard within ``COALESCE_S`` of the first notification: a burst of
+    changes (a config apply, a key rotation) becomes one reload per kind."""
+    await asyncio.sleep(COALESCE_S)
+    heard = {first}
+    while not kinds.empty():
+        heard.add(kinds.get_nowait())
+    return frozenset(heard)
+
+
+class SqliteChanges:
+    def __init__(self, database_url: str, status: ChangeFeedStatus) -> None:
+        self._path = make_url(database_url).database or ""
+        self.status = status
+        status.mode = "poll"
+
+    async def follow(self, on_change: OnChange) -> None:
+        async with aiosqlite.connect(self._path, timeout=5) as conn:
+            self.status.now_connected()
+            seen_data = await self._data_version(conn)
+            seen_config = await self._config_version(conn)
+            while True:
+                await asyncio.sleep(POLL_INTERVAL_S)
+                try:
+                    data = await self._data_version(conn)
+                    if data == seen_data:
+                        continue
+                    seen_data = data
+                    config = await self._config_version(conn)
+                except aiosqlite.Error as error:  # locked or away: try again next second
+                    log.warning("change poll failed: %s", type(error).__name__)
+                    continue
+                if config != seen_config:
+                    seen_config = config
+                    self.status.last_notification_at = utcnow()
+                    await on_change(frozenset({FULL}))
+
+    @staticmethod
+    async def _data_version(conn: aiosqlite.Connection) -> int:
+        async with conn.execute("PRAGMA data_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    async def _config_version(conn: aiosqlite.Connection) -> object:
+        async with conn.execute(
+            "SELECT value FROM settings WHERE name = ?", (CONFIG_VERSION,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
+
+
+def change_feed(database_url: str, status: ChangeFeedStatus) -> PostgresChanges | SqliteChanges:
+    if database_url.startswith("sqlite"):
+        return SqliteChanges(database_url, status)
+    return PostgresChanges(database_url, status)
