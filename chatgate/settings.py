@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,8 @@ from chatgate.families import BUILTIN_BASE_URLS, FAMILIES, env_suffix
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/chatgate.db"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 ENV_PREFIX = "CHATGATE_"
+MAX_WORKERS = 64
+MIN_BOOTSTRAP_TOKEN_LENGTH = 32
 
 
 class SettingsError(Exception):
@@ -39,6 +42,8 @@ class Settings(BaseSettings):
     encryption_key_file: Path | None = None
     bootstrap_token: str | None = Field(default=None, repr=False)
     metrics_public: bool = False
+    # Server processes on one address: a number, or "auto" for one per core.
+    workers: str = "1"
 
     upstream_connect_timeout_s: float = 10.0
     upstream_first_byte_timeout_s: float = 600.0
@@ -60,6 +65,43 @@ class Settings(BaseSettings):
     def _listen(cls, value: str) -> str:
         split_listen(value)
         return value.strip()
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, value: str) -> str:
+        parse_workers(value)
+        return value.strip().lower()
+
+    @field_validator("upstream_allow_cidrs", "upstream_deny_cidrs")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        for part in split_list(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an address range like 10.0.0.0/8") from None
+        return value
+
+    @field_validator(
+        "upstream_connect_timeout_s",
+        "upstream_first_byte_timeout_s",
+        "upstream_stream_first_byte_timeout_s",
+        "upstream_idle_timeout_s",
+        "gateway_max_attempts",
+        "max_request_bytes",
+    )
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be greater than 0")
+        return value
+
+    @field_validator("bootstrap_token")
+    @classmethod
+    def _bootstrap_token(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < MIN_BOOTSTRAP_TOKEN_LENGTH:
+            raise ValueError(f"must be at least {MIN_BOOTSTRAP_TOKEN_LENGTH} characters")
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -92,6 +134,10 @@ class Settings(BaseSettings):
     def listen_host_port(self) -> tuple[str, int]:
         return split_listen(self.listen)
 
+    @property
+    def worker_count(self) -> int:
+        return parse_workers(self.workers)
+
     def data_location(self) -> DataLocation:
         return describe(self.database_url)
 
@@ -108,6 +154,19 @@ class Settings(BaseSettings):
             return self.encryption_key_file
         db_path = self.sqlite_path()
         return db_path.parent / "encryption.key" if db_path is not None else None
+
+
+def parse_workers(value: str) -> int:
+    text = value.strip().lower()
+    if text == "auto":
+        return os.cpu_count() or 1
+    if not text.isdigit() or not 1 <= int(text) <= MAX_WORKERS:
+        raise ValueError(f"must be a number from 1 to {MAX_WORKERS}, or auto (one per core)")
+    return int(text)
+
+
+def split_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def split_listen(value: str) -> tuple[str, int]:

@@ -15,8 +15,6 @@ from chatgate.runtime import Runtime
 from chatgate.settings import Deployment, Settings
 from chatgate.users.service import bootstrap_owner
 
-MIN_BOOTSTRAP_TOKEN_LENGTH = 32
-
 
 class StartupError(Exception):
     pass
@@ -42,14 +40,6 @@ def load_keyring(settings: Settings) -> KeyRing:
     )
 
 
-def check_bootstrap_token(settings: Settings) -> None:
-    token = settings.bootstrap_token
-    if token is not None and len(token) < MIN_BOOTSTRAP_TOKEN_LENGTH:
-        raise StartupError(
-            f"CHATGATE_BOOTSTRAP_TOKEN must be at least {MIN_BOOTSTRAP_TOKEN_LENGTH} characters"
-        )
-
-
 async def _require_head(db: Database) -> None:
     """With ``--no-migrate`` the schema must already be current (someone else migrates)."""
     revision = await db.read(migrate.current_revision)
@@ -66,7 +56,6 @@ async def build_runtime(
 ) -> tuple[Runtime, str | None]:
     """Prepare everything the server needs; returns the runtime and, on a fresh database,
     the owner's one-time token."""
-    check_bootstrap_token(settings)
     keyring = load_keyring(settings)
     if run_migrations:
         await migrate.upgrade(settings.database_url)

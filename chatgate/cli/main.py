@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import gc
+import contextlib
 import json
 import secrets
 import signal
@@ -28,7 +28,8 @@ from chatgate.db import migrate
 from chatgate.db.engine import Database
 from chatgate.errors import ApiError
 from chatgate.logs import configure_logging
-from chatgate.settings import Settings, SettingsError, load_settings
+from chatgate.serving import ServedApp
+from chatgate.settings import Settings, SettingsError, load_settings, parse_workers
 from chatgate.startup import StartupError, build_runtime, load_keyring
 from chatgate.store import users as user_store
 from chatgate.users import service as user_service
@@ -98,14 +99,9 @@ def _settings() -> Settings:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _run(
-    coro: Coroutine[Any, Any, T],
-    *,
-    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
-) -> T:
+def _run(coro: Coroutine[Any, Any, T]) -> T:
     try:
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            return runner.run(coro)
+        return asyncio.run(coro)
     except (StartupError, KeyRingError) as error:
         _fail(str(error), EXIT_ERROR)
     except ApiError as error:
@@ -133,56 +129,72 @@ async def _with_db(work: Callable[[Database], Awaitable[T]]) -> T:
 @app.command()
 def serve(
     no_migrate: bool = typer.Option(False, "--no-migrate", help="Do not apply pending migrations."),
+    workers: str | None = typer.Option(
+        None,
+        "--workers",
+        help="Server processes on one address: a number or auto (one per core); "
+        "default CHATGATE_WORKERS, else 1.",
+    ),
 ) -> None:
     """Run the server (applies pending migrations first, under a lock)."""
     settings = _settings()
+    if workers is not None:
+        try:
+            parse_workers(workers)
+        except ValueError as error:
+            _fail(f"--workers: {error}", EXIT_USAGE)
+        settings = settings.model_copy(update={"workers": workers})
     configure_logging(settings.log_level, settings.log_format)
     _announce_data_location(settings)
-    started = _run(_serve(settings, run_migrations=not no_migrate), loop_factory=_server_loop())
-    if not started:  # the address could not be bound; uvicorn logged why
+    token = _run(_prepare_database(settings, run_migrations=not no_migrate))
+    if token is not None and settings.bootstrap_token is None:
+        typer.echo("Created the owner 'admin'. Its token (shown once, keep it safe):")
+        typer.echo(f"    {token}")
+    elif token is not None:
+        typer.echo("Created the owner 'admin' with the token from CHATGATE_BOOTSTRAP_TOKEN.")
+    _stop_signals_end_normally()
+    if not _serve(settings):
         raise typer.Exit(EXIT_ERROR)
 
 
-async def _serve(settings: Settings, *, run_migrations: bool) -> bool:
-    """Prepare and serve in one event loop: pooled connections belong to the loop that
-    opened them, so the runtime must be built in the loop that serves (asyncpg refuses a
-    connection from another loop)."""
-    import uvicorn
-
-    from chatgate.app import create_app
-
+async def _prepare_database(settings: Settings, *, run_migrations: bool) -> str | None:
+    """Migrations, key registry and the first owner, once for every worker; the engine is
+    disposed of before serving (its connections belong to this short-lived event loop)."""
     runtime, token = await build_runtime(settings, run_migrations=run_migrations)
-    try:
-        if token is not None and settings.bootstrap_token is None:
-            typer.echo("Created the owner 'admin'. Its token (shown once, keep it safe):")
-            typer.echo(f"    {token}")
-        elif token is not None:
-            typer.echo("Created the owner 'admin' with the token from CHATGATE_BOOTSTRAP_TOKEN.")
-        host, port = settings.listen_host_port
-        config = uvicorn.Config(
-            create_app(runtime),
-            host=host,
-            port=port,
-            log_config=None,  # chatgate.logs formats uvicorn's records like every other
-            log_level="warning",
-            access_log=False,  # chatgate writes its own access line (api.middleware)
-            http="httptools",
-            lifespan="on",
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        )
-        server = _announcing_server_class()(config)
-        _tune_garbage_collector()
-        _stop_signals_end_normally()
-        await server.serve()
+    await runtime.db.dispose()
+    return token
+
+
+def _serve(settings: Settings) -> bool:
+    """Serve until stopped; False when the server could not start (uvicorn logged why)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    host, port = settings.listen_host_port
+    count = settings.worker_count
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,  # chatgate.logs formats uvicorn's records like every other
+        "log_level": "warning",
+        "access_log": False,  # chatgate writes its own access line (api.middleware)
+        "http": "httptools",
+        "lifespan": "on",
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
+    }
+    if count == 1:
+        server = _announcing_server_class()(uvicorn.Config(ServedApp(settings), **options))
+        with contextlib.suppress(SystemExit):  # uvicorn's own exit on a failed start
+            server.run()
         return bool(server.started)
-    finally:
-        await runtime.db.dispose()
-
-
-def _server_loop() -> Callable[[], asyncio.AbstractEventLoop]:
-    import uvloop
-
-    return uvloop.new_event_loop
+    # Each worker is a new interpreter: it finds its app by name and reads the same
+    # environment (already validated here).
+    config = uvicorn.Config("chatgate.serving:worker_app", factory=True, workers=count, **options)
+    sock = config.bind_socket()
+    sock.listen(config.backlog)  # connections wait in the queue until a worker accepts
+    _announce_listening(sock, f" ({count} workers)")
+    Multiprocess(config, sockets=[sock]).run()
+    return True
 
 
 def _stop_signals_end_normally() -> None:
@@ -204,16 +216,6 @@ def _announce_data_location(settings: Settings) -> None:
     typer.echo(line)
 
 
-def _tune_garbage_collector() -> None:
-    """Everything loaded so far lives as long as the process: freeze it out of the cyclic
-    collector, and collect young objects less often. A large request allocates many small
-    dicts; with the defaults the collector scans them several times per request (measured
-    by bench/gateway.py: about 0.9 -> 0.6 µs per KB of body in isolation)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
-
-
 def _announcing_server_class() -> type[Any]:
     import uvicorn
 
@@ -226,11 +228,16 @@ def _announcing_server_class() -> type[Any]:
                 return
             for server in self.servers:
                 for sock in server.sockets:
-                    host, port = sock.getsockname()[:2]
-                    shown = f"[{host}]" if ":" in host else host
-                    typer.echo(f"chatgate listening on http://{shown}:{port}")
+                    _announce_listening(sock)
 
     return AnnouncingServer
+
+
+def _announce_listening(sock: socket.socket, suffix: str = "") -> None:
+    """Where the server listens, with the real port when ``:0`` was asked for."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"chatgate listening on http://{shown}:{port}{suffix}")
 
 
 @db_app.command("upgrade")

@@ -21,6 +21,7 @@ from chatgate.gateway.service import Gateway
 from chatgate.gateway.snapshot import SnapshotHolder
 from chatgate.ids import utcnow
 from chatgate.runtime import Runtime
+from chatgate.settings import split_list
 from chatgate.upstream.http import UpstreamClient
 from chatgate.usage.last_used import LastUsedTracker
 from chatgate.usage.recorder import UsageRecorder
@@ -49,18 +50,14 @@ class GatewayParts:
         ]
 
 
-def _cidrs(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
 def build_gateway(runtime: Runtime) -> GatewayParts:
     settings = runtime.settings
     holder = SnapshotHolder(runtime.db, runtime.deployment)
     runtime.db.write_listeners.append(holder.invalidate)
     usage = UsageRecorder(runtime.db, on_drop=runtime.metrics.usage_dropped.inc)
     client = UpstreamClient(
-        allow_cidrs=_cidrs(settings.upstream_allow_cidrs),
-        deny_cidrs=_cidrs(settings.upstream_deny_cidrs),
+        allow_cidrs=split_list(settings.upstream_allow_cidrs),
+        deny_cidrs=split_list(settings.upstream_deny_cidrs),
     )
     last_used = LastUsedTracker(runtime.db)
     health = KeyHealth()

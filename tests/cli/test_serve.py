@@ -46,8 +46,8 @@ async def test_serve_refuses_a_bootstrap_token_shorter_than_32_characters(
         CHATGATE_BOOTSTRAP_TOKEN="too-short",
     )
     result = await run_chatgate("serve", environ=environ, timeout=30)
-    assert result.code == 1
-    assert "CHATGATE_BOOTSTRAP_TOKEN must be at least 32 characters" in result.stderr
+    assert result.code == 2
+    assert "CHATGATE_BOOTSTRAP_TOKEN: must be at least 32 characters" in result.stderr
     assert "too-short" not in result.stderr + result.stdout
     assert "listening" not in result.stdout
     assert not (tmp_path / "chatgate.db").exists()

@@ -82,6 +82,12 @@ BAD_SETTINGS = [
     ("CHATGATE_LOG_LEVEL", "loud"),
     ("CHATGATE_LOG_FORMAT", "xml"),
     ("CHATGATE_DATABASE_URL", "mysql://root:hunter2@127.0.0.1/chat"),
+    ("CHATGATE_UPSTREAM_ALLOW_CIDRS", "10.0.0.0/8,garbage"),
+    ("CHATGATE_UPSTREAM_CONNECT_TIMEOUT_S", "-1"),
+    ("CHATGATE_GATEWAY_MAX_ATTEMPTS", "0"),
+    ("CHATGATE_MAX_REQUEST_BYTES", "lots"),
+    ("CHATGATE_WORKERS", "0"),
+    ("CHATGATE_BOOTSTRAP_TOKEN", "hunter2-too-short"),
 ]
 
 
