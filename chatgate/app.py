@@ -11,6 +11,7 @@ from chatgate.api.errors import install_error_handlers
 from chatgate.api.middleware import RequestMiddleware
 from chatgate.api.responses import JsonResponse
 from chatgate.catalog.routes import router as catalog_router
+from chatgate.gateway.router import GatewayRouter
 from chatgate.gateway.wiring import build_gateway, running
 from chatgate.models.routes import router as models_router
 from chatgate.providers.routes import router as providers_router
@@ -47,5 +48,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(userkeys_router)
     gateway_routes = gateway.routes()
     app.router.routes.extend(gateway_routes)
-    app.add_middleware(RequestMiddleware, metrics=runtime.metrics, fast_routes=gateway_routes)
+    app.add_middleware(
+        RequestMiddleware, metrics=runtime.metrics, gateway=GatewayRouter(gateway_routes)
+    )
     return app

@@ -4,9 +4,9 @@ Adds ``x-chatgate-request-id`` to every response, records request count and late
 route template (never by raw path, so ids never become label values) and writes the access
 line (``chatgate.requestlog``) once the response is finished.
 
-It also dispatches the gateway's ``/v1`` routes itself (an exact path lookup), so the hot
-path skips FastAPI's exception, exit-stack and routing layers (SPEC §15); the gateway
-endpoints answer every error themselves.
+It also hands every ``/v1`` path to the gateway's own router, so the hot path skips
+FastAPI's exception, exit-stack and routing layers (SPEC §15); the gateway answers every
+error under ``/v1`` itself, in OpenAI's shape.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatgate.ids import new_id
@@ -26,16 +25,10 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 
 
 class RequestMiddleware:
-    def __init__(
-        self, app: ASGIApp, metrics: Metrics, fast_routes: list[Route] | None = None
-    ) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, gateway: ASGIApp | None = None) -> None:
         self.app = app
         self.metrics = metrics
-        self.fast_routes = {
-            (route.path, method): route
-            for route in fast_routes or []
-            for method in route.methods or ()
-        }
+        self.gateway = gateway
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,13 +48,13 @@ class RequestMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        fast = self.fast_routes.get((scope["path"], scope["method"]))
+        path: str = scope["path"]
+        under_gateway = self.gateway is not None and (path == "/v1" or path.startswith("/v1/"))
         trace = RequestTrace()
         trace_token = current_trace.set(trace)
         try:
-            if fast is not None:
-                scope["route"] = fast
-                await fast.app(scope, receive, send_with_id)
+            if under_gateway and self.gateway is not None:
+                await self.gateway(scope, receive, send_with_id)  # sets scope["route"]
             else:
                 await self.app(scope, receive, send_with_id)
         finally:

@@ -19,7 +19,7 @@ from chatgate.gateway.body import parse_chat_request
 from chatgate.gateway.errors import GatewayError
 from chatgate.gateway.replies import JsonReply, StreamReply
 from chatgate.gateway.service import Gateway
-from chatgate.gateway.snapshot import SnapshotHolder
+from chatgate.gateway.snapshot import ModelEntry, SnapshotHolder
 
 log = logging.getLogger("chatgate.gateway")
 
@@ -129,6 +129,15 @@ class GatewayEndpoint:
         raise NotImplementedError
 
 
+def _model_object(model: ModelEntry) -> dict[str, object]:
+    return {
+        "id": model.name,
+        "object": "model",
+        "created": int(model.created_at.timestamp()),
+        "owned_by": "chatgate",
+    }
+
+
 class ModelsEndpoint(GatewayEndpoint):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -137,16 +146,57 @@ class ModelsEndpoint(GatewayEndpoint):
         except GatewayError as error:
             await _send_error(send, error, self.gateway)
             return
-        data = [
-            {
-                "id": m.name,
-                "object": "model",
-                "created": int(m.created_at.timestamp()),
-                "owned_by": "chatgate",
-            }
-            for m in self.gateway.available_models(snapshot, caller)
-        ]
+        data = [_model_object(m) for m in self.gateway.available_models(snapshot, caller)]
         await _send_json(send, 200, orjson.dumps({"object": "list", "data": data}), [])
+
+
+class ModelEndpoint(GatewayEndpoint):
+    """``GET /v1/models/{model}``: one of the caller's available models (SPEC §9)."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        name = str(scope.get("path_params", {}).get("model", ""))
+        try:
+            snapshot = await self.holder.get()
+            caller = self.gateway.authenticate(snapshot, _header(scope, b"authorization"))
+            found = next(
+                (m for m in self.gateway.available_models(snapshot, caller) if m.name == name),
+                None,
+            )
+            if found is None:
+                raise GatewayError(
+                    404,
+                    "model_not_found",
+                    f"the model {name!r} does not exist or is not available to you",
+                )
+        except GatewayError as error:
+            await _send_error(send, error, self.gateway)
+            return
+        await _send_json(send, 200, orjson.dumps(_model_object(found)), [])
+
+
+async def answer_unknown_endpoint(
+    scope: Scope, send: Send, allowed_methods: frozenset[str]
+) -> None:
+    """A path under ``/v1`` chatgate does not serve, or a method it does not take there:
+    answered in OpenAI's error shape like everything under ``/v1`` (SPEC §9)."""
+    method = scope.get("method", "")
+    if allowed_methods:
+        error = GatewayError(
+            405,
+            "method_not_allowed",
+            f"{method} is not allowed here; use {', '.join(sorted(allowed_methods))}",
+            error_type="invalid_request_error",
+        )
+        extra = [(b"allow", ", ".join(sorted(allowed_methods)).encode())]
+    else:
+        error = GatewayError(
+            404,
+            "unknown_url",
+            "chatgate serves /v1/models, /v1/models/{model} and /v1/chat/completions",
+            error_type="invalid_request_error",
+        )
+        extra = []
+    await _send_json(send, error.status, error.body(), [*error.headers(), *extra])
 
 
 class ChatCompletionsEndpoint(GatewayEndpoint):

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import Route
 
 from chatgate.db.tables import Setting
-from chatgate.gateway.asgi import ChatCompletionsEndpoint, ModelsEndpoint
+from chatgate.gateway.asgi import ChatCompletionsEndpoint, ModelEndpoint, ModelsEndpoint
 from chatgate.gateway.following import SnapshotFollower
 from chatgate.gateway.keyhealth import KeyHealth
 from chatgate.gateway.keystate import KeyStateWriter
@@ -42,6 +42,11 @@ class GatewayParts:
     def routes(self) -> list[Route]:
         return [
             Route("/v1/models", ModelsEndpoint(self.holder, self.gateway), methods=["GET"]),
+            Route(
+                "/v1/models/{model:path}",
+                ModelEndpoint(self.holder, self.gateway),
+                methods=["GET"],
+            ),
             Route(
                 "/v1/chat/completions",
                 ChatCompletionsEndpoint(self.holder, self.gateway),

@@ -55,6 +55,7 @@ DECLARED: dict[tuple[str, str], Permission] = {
     ("PUT", "/api/v1/me/provider-keys/{provider_config_id}"): Permission.AUTHENTICATED,
     ("DELETE", "/api/v1/me/provider-keys/{provider_config_id}"): Permission.AUTHENTICATED,
     ("GET", "/v1/models"): Permission.AUTHENTICATED,
+    ("GET", "/v1/models/{model:path}"): Permission.AUTHENTICATED,
     ("POST", "/v1/chat/completions"): Permission.AUTHENTICATED,
 }
 
