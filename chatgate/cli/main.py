@@ -20,9 +20,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.authz import Actor
-from chatgate.crypto import KeyRing, KeyRingError, registry
+from chatgate.crypto import KeyRing, KeyRingError
 from chatgate.db import migrate
 from chatgate.db.engine import Database
+from chatgate.encryption import registry
 from chatgate.errors import ApiError
 from chatgate.settings import Settings
 from chatgate.startup import StartupError, build_runtime, load_keyring

@@ -19,8 +19,8 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from chatgate.crypto.contexts import provider_key_context, user_key_context
 from chatgate.crypto.keyring import KeyRingError
+from chatgate.db.sealed import provider_key_context, user_key_context
 from chatgate.gateway.body import ChatRequest
 from chatgate.gateway.errors import GatewayError
 from chatgate.gateway.outcomes import Failures, final_error, timeout_error

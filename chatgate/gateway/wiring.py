@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import Route
 
-from chatgate.crypto.registry import digest_states
 from chatgate.db import config_version
 from chatgate.db.tables import Setting
+from chatgate.encryption.registry import digest_states
 from chatgate.gateway.asgi import ChatCompletionsEndpoint, ModelsEndpoint
 from chatgate.gateway.keyhealth import KeyHealth
 from chatgate.gateway.keystate import KeyStateWriter

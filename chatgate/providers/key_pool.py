@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.audit.service import record
 from chatgate.authz import Actor
-from chatgate.crypto.contexts import provider_key_context
 from chatgate.crypto.keyring import KeyRing
+from chatgate.db.sealed import provider_key_context
 from chatgate.db.tables import ProviderConfig, ProviderKey
 from chatgate.errors import conflict, invalid_request, not_found
 from chatgate.ids import utcnow

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatgate.crypto import KeyRing, KeyRingError, registry
-from chatgate.crypto.contexts import provider_key_context
+from chatgate.crypto import KeyRing, KeyRingError
 from chatgate.crypto.keyring import key_digest
 from chatgate.db.engine import Database
+from chatgate.db.sealed import provider_key_context
 from chatgate.db.tables import ProviderKey
+from chatgate.encryption import registry
 from chatgate.startup import StartupError, build_runtime
 from tests.helpers import (
     PG_URL,

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.api.responses import JsonResponse
 from chatgate.crypto import KeyRing, KeyRingError, SealedSecret
-from chatgate.crypto.contexts import provider_key_context, user_key_context
+from chatgate.db.sealed import provider_key_context, user_key_context
 from chatgate.db.tables import ProviderKey
 from tests.helpers import Env, open_planted_secrets, plant_sealed_secrets
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatgate.crypto.contexts import provider_key_context, user_key_context
+from chatgate.db.sealed import provider_key_context, user_key_context
 from chatgate.db.tables import AuditEntry, ModelConfig, ProviderKey, UserProviderKey
 from chatgate.ids import new_id, utcnow
 from chatgate.settings import Deployment
