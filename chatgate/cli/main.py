@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatgate.authz import Actor
+from chatgate.authz import Actor, is_role_name
 from chatgate.crypto import KeyRing, KeyRingError
 from chatgate.db import migrate
 from chatgate.db.engine import Database
@@ -193,7 +193,7 @@ def users_create(
     display_name: str = typer.Option("", "--display-name"),
 ) -> None:
     """Create a user. The first user created becomes the owner."""
-    if role not in ("owner", "admin", "auditor", "member"):
+    if not is_role_name(role):
         _fail("--role must be one of owner, admin, auditor, member", EXIT_USAGE)
     body = _body(UserCreate, username=username, role=role, display_name=display_name)
 
