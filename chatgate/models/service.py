@@ -22,10 +22,10 @@ from chatgate.ids import new_id, utcnow
 from chatgate.models.defaults import choose_default
 from chatgate.models.options import ModelOptions, check_options
 from chatgate.models.schemas import ModelCreate, ModelUpdate
-from chatgate.providers.validation import has_control_characters, parse_family
 from chatgate.resolve import DEPLOYMENT_ONLY_UNBOUND_FAMILIES, by_precedence
 from chatgate.store import models as store
 from chatgate.store import providers as provider_store
+from chatgate.validation import has_control_characters, parse_family
 
 MAX_NAME_LENGTH = 128
 MAX_CONTEXT_LIMIT = 2**31 - 1

@@ -41,7 +41,6 @@ from chatgate.providers.validation import (
     normalize_api_key,
     normalize_base_url,
     origin_of,
-    parse_family,
 )
 from chatgate.resolve import (
     DEPLOYMENT_ONLY_UNBOUND_FAMILIES,
@@ -55,6 +54,7 @@ from chatgate.resolve_io import provider_facts, usable_deployment_key
 from chatgate.settings import Deployment
 from chatgate.store import models as model_store
 from chatgate.store import providers as store
+from chatgate.validation import parse_family
 
 PRIMARY_LABEL = "primary"
 MAX_GENERATED_NAME_ATTEMPTS = 50
