@@ -5,16 +5,12 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from chatgate.gateway.context import AttemptPlan, GatewayContext
 from chatgate.gateway.snapshot import ModelEntry, UserEntry
 from chatgate.ids import utcnow
 from chatgate.upstream.adapters.base import Usage
 from chatgate.usage.recorder import UsageRecorder, UsageRow
-
-if TYPE_CHECKING:
-    from chatgate.gateway.attempts import AttemptPlan
-    from chatgate.gateway.service import Gateway
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +63,7 @@ class AttemptRecorder:
 
     def __init__(
         self,
-        gateway: Gateway,
+        gateway: GatewayContext,
         plan: AttemptPlan,
         model: ModelEntry,
         caller: Caller,
