@@ -6,10 +6,12 @@ Pure functions over request values; a failure is a 4xx that names the field.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
+from pydantic import BaseModel
 from pydantic_core import PydanticCustomError
 
-from chatgate.errors import bad_request
+from chatgate.errors import bad_request, invalid_request
 from chatgate.families import FAMILIES, normalize_family
 
 
@@ -36,3 +38,11 @@ def parse_family(raw: str, field: str = "family") -> str:
             field,
         )
     return family
+
+
+def refuse_nulls(body: BaseModel, fields: Iterable[str], message: str = "must not be null") -> None:
+    """PATCH: absent means unchanged; for these fields ``null`` means nothing, so it is a
+    422 naming the field rather than a silent no-op or a clear."""
+    for field in fields:
+        if field in body.model_fields_set and getattr(body, field) is None:
+            raise invalid_request(field, message)

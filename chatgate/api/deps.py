@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.authz import Actor, Permission, Role
 from chatgate.authz.tokens import AuthFailure, bearer_token, hash_token
-from chatgate.errors import ApiError
+from chatgate.errors import ApiError, uuid_or_404
 from chatgate.ids import utcnow
 from chatgate.runtime import Runtime
 from chatgate.store import users as user_store
@@ -38,10 +38,7 @@ class Context:
             if user_id is None:  # pragma: no cover
                 raise ApiError(404, "not_found", "user not found")
             return user_id
-        try:
-            return uuid.UUID(raw)
-        except ValueError:
-            raise ApiError(404, "not_found", "user not found") from None
+        return uuid_or_404(raw, "user")
 
 
 async def authenticate(request: Request, runtime: Runtime) -> Actor | None:

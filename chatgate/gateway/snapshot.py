@@ -45,7 +45,7 @@ class UserEntry:
 class PoolKey:
     id: uuid.UUID
     sealed: SealedSecret
-    state: str  # as stored: active, cooling_down, invalid
+    state: str  # as stored: a KeyState value
     cooldown_until: datetime | None
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.api.deps import Context, requires
 from chatgate.authz import Permission
-from chatgate.errors import not_found
+from chatgate.errors import uuid_or_404
 from chatgate.models import service
 from chatgate.models.schemas import ModelCreate, ModelOut, ModelUpdate
 
@@ -17,10 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["models"])
 
 
 def parse_model_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise not_found("model config") from None
+    return uuid_or_404(raw, "model config")
 
 
 @router.get("/models", response_model=list[ModelOut])

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatgate.audit.service import record
 from chatgate.authz import Actor
 from chatgate.db.tables import ModelConfig, ProviderConfig
-from chatgate.errors import bad_request, conflict, invalid_request, not_found
+from chatgate.errors import bad_request, conflict, not_found
 from chatgate.families import FAMILY_ORDER
 from chatgate.ids import new_id, utcnow
 from chatgate.models.defaults import choose_default
@@ -25,7 +25,7 @@ from chatgate.models.schemas import ModelCreate, ModelUpdate
 from chatgate.resolve import DEPLOYMENT_ONLY_UNBOUND_FAMILIES, by_precedence
 from chatgate.store import models as store
 from chatgate.store import providers as provider_store
-from chatgate.validation import has_control_characters, parse_family
+from chatgate.validation import has_control_characters, parse_family, refuse_nulls
 
 MAX_NAME_LENGTH = 128
 MAX_CONTEXT_LIMIT = 2**31 - 1
@@ -304,9 +304,7 @@ async def update_model(
     session: AsyncSession, actor: Actor, model_id: uuid.UUID, body: ModelUpdate
 ) -> ModelConfig:
     fields = body.model_fields_set
-    for field in NOT_NULLABLE:
-        if field in fields and getattr(body, field) is None:
-            raise invalid_request(field, "must not be null")
+    refuse_nulls(body, NOT_NULLABLE)
     await store.lock_model_configs(session)
     row = await store.get_live_model(session, model_id, for_update=True)
     if row is None:

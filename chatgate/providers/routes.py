@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.api.deps import Context, requires
 from chatgate.authz import Permission
-from chatgate.errors import not_found
+from chatgate.errors import uuid_or_404
 from chatgate.providers import key_pool, service
 from chatgate.providers.schemas import (
     DeleteImpact,
@@ -26,18 +26,11 @@ router = APIRouter(prefix="/api/v1", tags=["providers"])
 
 
 def parse_provider_id(raw: str) -> uuid.UUID:
-    """An id that is not a UUID names no provider config: 404, like an unknown one."""
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise not_found("provider config") from None
+    return uuid_or_404(raw, "provider config")
 
 
 def parse_key_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise not_found("provider key") from None
+    return uuid_or_404(raw, "provider key")
 
 
 @router.get("/provider-families", response_model=list[ProviderFamilyOut])

@@ -19,8 +19,8 @@ from chatgate.audit.service import record
 from chatgate.authz import Actor
 from chatgate.crypto.keyring import KeyRing
 from chatgate.db.sealed import provider_key_context
-from chatgate.db.tables import ProviderConfig, ProviderKey
-from chatgate.errors import ApiError, bad_request, conflict, invalid_request, not_found
+from chatgate.db.tables import KeyState, ProviderConfig, ProviderKey
+from chatgate.errors import ApiError, bad_request, conflict, not_found
 from chatgate.families import DISPLAY_NAMES, FAMILIES
 from chatgate.ids import new_id, utcnow
 from chatgate.models import service as model_service
@@ -54,7 +54,7 @@ from chatgate.resolve_io import provider_facts, usable_deployment_key
 from chatgate.settings import Deployment
 from chatgate.store import models as model_store
 from chatgate.store import providers as store
-from chatgate.validation import parse_family
+from chatgate.validation import parse_family, refuse_nulls
 
 PRIMARY_LABEL = "primary"
 MAX_GENERATED_NAME_ATTEMPTS = 50
@@ -153,6 +153,13 @@ def provider_snapshot(row: ProviderConfig) -> dict[str, Any]:
         "first_byte_timeout_s": row.first_byte_timeout_s,
         "idle_timeout_s": row.idle_timeout_s,
     }
+
+
+def reset_key_state(key: ProviderKey) -> None:
+    """A new secret, or an admin's enable, gives the key a fresh start (SPEC §8)."""
+    key.state = KeyState.ACTIVE
+    key.cooldown_until = None
+    key.last_error = None
 
 
 def key_snapshot(key: ProviderKey) -> dict[str, Any]:
@@ -268,7 +275,7 @@ def new_pool_key(
         secret=keyring.seal(secret, provider_key_context(key_id)),
         secret_hint=key_hint(secret),
         enabled=enabled,
-        state="active",
+        state=KeyState.ACTIVE,
         cooldown_until=None,
         last_error=None,
         created_at=utcnow(),
@@ -415,9 +422,7 @@ async def update_provider(
     body: ProviderUpdate,
 ) -> ProviderOut:
     fields = body.model_fields_set
-    for field in NOT_NULLABLE:
-        if field in fields and getattr(body, field) is None:
-            raise invalid_request(field, "must not be null")
+    refuse_nulls(body, NOT_NULLABLE)
     row = await store.get_provider(session, provider_id, lock="update")
     if row is None:
         raise not_found("provider config")
@@ -529,9 +534,7 @@ async def _apply_key_plan(
         key.secret = keyring.seal(new_key, provider_key_context(key.id))
         key.secret_hint = key_hint(new_key)
         key.enabled = True
-        key.state = "active"
-        key.cooldown_until = None
-        key.last_error = None
+        reset_key_state(key)
         await session.flush()
         await record(
             session, actor, "provider_key.secret_replace", "provider_key", key.id,

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.api.deps import Context, requires
 from chatgate.authz import Permission
-from chatgate.errors import not_found
+from chatgate.errors import uuid_or_404
 from chatgate.userkeys import service
 from chatgate.userkeys.schemas import ProviderKeyEntry, UserKeyPut
 
@@ -17,10 +17,7 @@ router = APIRouter(prefix="/api/v1/me", tags=["me"])
 
 
 def parse_provider_config_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise not_found("provider config") from None
+    return uuid_or_404(raw, "provider config")
 
 
 @router.get("/provider-keys", response_model=list[ProviderKeyEntry])

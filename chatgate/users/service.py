@@ -13,10 +13,11 @@ from chatgate.audit.service import record
 from chatgate.authz import Actor, Role, is_grantable, is_owner
 from chatgate.authz.tokens import generate_token, hash_token
 from chatgate.db.tables import ApiToken, User
-from chatgate.errors import bad_request, conflict, forbidden, invalid_request, not_found
+from chatgate.errors import bad_request, conflict, forbidden, not_found
 from chatgate.ids import new_id, utcnow
 from chatgate.store import users as store
 from chatgate.users.schemas import TokenCreate, UserCreate, UserUpdate
+from chatgate.validation import refuse_nulls
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -84,10 +85,7 @@ async def update_user(
     user = await store.get_user(session, user_id, for_update=True)
     if user is None:
         raise not_found("user")
-    for field in ("role", "disabled"):
-        # Absent means unchanged; null has no meaning for these fields.
-        if field in body.model_fields_set and getattr(body, field) is None:
-            raise invalid_request(field, "may not be null")
+    refuse_nulls(body, ("role", "disabled"), "may not be null")
     before = user_snapshot(user)
     changes_role = "role" in body.model_fields_set and body.role != user.role
     disables = "disabled" in body.model_fields_set and body.disabled is True and not user.disabled
