@@ -23,7 +23,8 @@ from chatgate.ids import utcnow
 from chatgate.providers.schemas import ProviderKeyCreate, ProviderKeyOut, ProviderKeyUpdate
 from chatgate.providers.service import key_snapshot, new_pool_key, reset_key_state
 from chatgate.providers.validation import key_hint, normalize_api_key
-from chatgate.resolve_io import usable_deployment_key
+from chatgate.resolve import depends_on_pool
+from chatgate.resolve_io import provider_facts, usable_deployment_key
 from chatgate.settings import Deployment
 from chatgate.store import providers as store
 from chatgate.validation import refuse_nulls
@@ -51,16 +52,6 @@ def is_usable(key: ProviderKey) -> bool:
     return key.enabled and key.state != KeyState.INVALID
 
 
-def depends_on_pool(row: ProviderConfig, has_deployment_key: bool) -> bool:
-    """Whether the config would be left without an effective central key by an empty pool:
-    it is enabled, central keys are on and no usable deployment key stands behind it."""
-    return (
-        row.enabled
-        and row.central_api_key_enabled
-        and not (row.base_url == "" and has_deployment_key)
-    )
-
-
 def check_not_last_usable(
     row: ProviderConfig,
     pool: Sequence[ProviderKey],
@@ -71,7 +62,9 @@ def check_not_last_usable(
 ) -> None:
     """Refuse to remove or disable ``key`` when it is the config's last usable key (409
     ``last_usable_key``), unless ``force``: a leaked key must always be removable."""
-    if force or not is_usable(key) or not depends_on_pool(row, has_deployment_key):
+    if force or not is_usable(key):
+        return
+    if not depends_on_pool(provider_facts(row, has_stored_key=True), has_deployment_key):
         return
     if any(is_usable(other) for other in pool if other.id != key.id):
         return
