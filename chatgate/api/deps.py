@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,8 @@ from chatgate.runtime import Runtime
 from chatgate.store import users as user_store
 
 MAX_TOKEN_LENGTH = 512
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,26 @@ class Context:
         if self.actor is None:  # pragma: no cover - guaranteed by Requires
             raise ApiError(401, "unauthenticated", "a valid token is required")
         return self.actor
+
+    async def read(
+        self,
+        work: Callable[Concatenate[AsyncSession, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``work(session, *args, **kwargs)`` in one read transaction: what a route's
+        ``async def work(session)`` closure used to say."""
+        return await self.runtime.db.read(lambda session: work(session, *args, **kwargs))
+
+    async def write(
+        self,
+        work: Callable[Concatenate[AsyncSession, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``work(session, *args, **kwargs)`` in one write transaction (retried on lock
+        conflicts, then committed)."""
+        return await self.runtime.db.write(lambda session: work(session, *args, **kwargs))
 
     def resolve_user_id(self, raw: str) -> uuid.UUID:
         """Path user ids accept ``me`` for the caller."""
