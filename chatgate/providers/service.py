@@ -17,14 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.audit.service import record
 from chatgate.authz import Actor
+from chatgate.cascade.impact import DeletePlan, plan_provider_delete
+from chatgate.cascade.models import ensure_default, soft_delete
 from chatgate.crypto.keyring import KeyRing
 from chatgate.db.sealed import provider_key_context
 from chatgate.db.tables import KeyState, ProviderConfig, ProviderKey
 from chatgate.errors import ApiError, bad_request, conflict, not_found
 from chatgate.families import DISPLAY_NAMES, FAMILIES
 from chatgate.ids import new_id, utcnow
-from chatgate.models import service as model_service
-from chatgate.providers.impact import DeletePlan, plan_provider_delete
 from chatgate.providers.schemas import (
     DeleteImpact,
     ImpactedModel,
@@ -667,10 +667,10 @@ async def delete_provider(
         raise not_found("provider config")
     plan, user_key_owners = await _plan_delete(session, deployment, row, lock=True)
     for model_id in plan.bound:
-        await model_service.soft_delete(session, actor, model_id, reason="provider_config_deleted")
+        await soft_delete(session, actor, model_id, reason="provider_config_deleted")
     for model_id in plan.unbound:
-        await model_service.soft_delete(session, actor, model_id, reason="family_unusable")
-    await model_service.ensure_default(session, actor)
+        await soft_delete(session, actor, model_id, reason="family_unusable")
+    await ensure_default(session, actor)
     pool = await store.list_keys(session, row.id)
     before = provider_snapshot(row)
     for key in pool:
