@@ -18,7 +18,7 @@ from chatgate.db.engine import Database
 from chatgate.db.tables import AuditEntry
 from chatgate.encryption import registry
 from chatgate.startup import build_runtime
-from tests.helpers import (
+from tests.support.helpers import (
     cli_environ,
     open_planted_secrets,
     plant_sealed_secrets,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import CHATGATE_BIN, cli_environ, run_chatgate
+from tests.support.helpers import CHATGATE_BIN, cli_environ, run_chatgate
 
 LISTENING = re.compile(r"chatgate listening on (http://127\.0\.0\.1:\d+)")
 TOKEN_LINE = re.compile(r"^\s+(cgt_[A-Za-z0-9_-]{43})$")

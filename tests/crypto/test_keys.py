@@ -18,7 +18,7 @@ from chatgate.db.sealed import provider_key_context
 from chatgate.db.tables import ProviderKey
 from chatgate.encryption import registry
 from chatgate.startup import StartupError, build_runtime
-from tests.helpers import (
+from tests.support.helpers import (
     PG_URL,
     TEST_KEY,
     Env,

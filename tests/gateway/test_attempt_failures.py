@@ -6,13 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-from sqlalchemy import select
-
-from chatgate.db.tables import UsageEvent
-from tests.fakes.upstream import FakeUpstream
-from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider, two_openai_configs
-from tests.helpers import Env
+from tests.gateway.conftest import add_model, add_provider, two_openai_configs
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import ask_chat, usage_rows
+from tests.support.helpers import Env
 
 KEY_A = "sk-config-a-0123456789abcdef"
 KEY_B = "sk-config-b-0123456789abcdef"
@@ -24,23 +21,8 @@ async def _two_configs(env: Env, fake: FakeUpstream, fake2: FakeUpstream, **fiel
     )
 
 
-async def _ask(env: Env, **body: Any) -> httpx.Response:
-    return await env.client.post(
-        "/v1/chat/completions",
-        json={"model": "chat", "messages": USER_MESSAGE} | body,
-        headers=env.auth(env.owner_token),
-    )
-
-
 async def _attempts(env: Env) -> list[tuple[int, int, str | None]]:
-    await env.app.state.gateway.usage.flush()
-
-    async def read(session: Any) -> list[UsageEvent]:
-        query = select(UsageEvent).order_by(UsageEvent.created_at, UsageEvent.id)
-        return list((await session.execute(query)).scalars().all())
-
-    rows = await env.runtime.db.read(read)
-    return [(row.attempt, row.status, row.error_class) for row in rows]
+    return [(row.attempt, row.status, row.error_class) for row in await usage_rows(env)]
 
 
 # -- a 2xx answer that cannot be read: the request ends, no failover ------------------------
@@ -51,7 +33,7 @@ async def test_a_2xx_answer_that_breaks_off_is_502_without_failover(
 ) -> None:
     await _two_configs(env, fake, fake2)
     fake.script(body_parts=3, drop_after=1)
-    response = await _ask(env)
+    response = await ask_chat(env)
     assert response.status_code == 502
     error = response.json()["error"]
     assert error["code"] == "upstream_error"
@@ -71,7 +53,7 @@ async def test_a_translated_2xx_answer_that_is_not_json_is_502_without_failover(
     await add_provider(env, family="anthropic", name="b", base_url=fake2.url, api_key=KEY_B)
     await add_model(env, family="anthropic", provider_config_id=None, model="up", name="chat")
     fake.script(raw_body=b"<html>surprise</html>", content_type="text/html")
-    response = await _ask(env)
+    response = await ask_chat(env)
     assert response.status_code == 502
     error = response.json()["error"]
     assert error["code"] == "upstream_error"
@@ -85,7 +67,7 @@ async def test_a_2xx_answer_that_stalls_mid_body_is_504_without_failover(
 ) -> None:
     await _two_configs(env, fake, fake2, idle_timeout_s=0.3)
     script = fake.script(body_parts=3, stall_after=1)
-    response = await _ask(env)
+    response = await ask_chat(env)
     script.release.set()
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "upstream_timeout"
@@ -102,7 +84,7 @@ async def test_a_stream_dropped_before_its_first_chunk_fails_over(
     await _two_configs(env, fake, fake2)
     fake.script(drop_after=0)
     fake2.script(text="from b")
-    response = await _ask(env, stream=True)
+    response = await ask_chat(env, stream=True)
     assert response.status_code == 200
     assert response.headers["x-chatgate-provider-config"] == "b"
     assert "from" in response.text
@@ -116,7 +98,7 @@ async def test_an_empty_stream_fails_over(
     await _two_configs(env, fake, fake2)
     fake.script(raw_chunks=[])
     fake2.script(text="from b")
-    response = await _ask(env, stream=True)
+    response = await ask_chat(env, stream=True)
     assert response.status_code == 200
     assert response.headers["x-chatgate-provider-config"] == "b"
     assert await _attempts(env) == [(1, 200, "empty_stream"), (2, 200, None)]
@@ -128,7 +110,7 @@ async def test_a_stream_silent_before_its_first_chunk_fails_over(
     await _two_configs(env, fake, fake2, idle_timeout_s=0.2)
     script = fake.script(stall_after=0)
     fake2.script(text="from b")
-    response = await _ask(env, stream=True)
+    response = await ask_chat(env, stream=True)
     script.release.set()
     assert response.status_code == 200
     assert response.headers["x-chatgate-provider-config"] == "b"
@@ -141,7 +123,7 @@ async def test_a_stream_failing_before_its_first_chunk_everywhere_is_502(
     await _two_configs(env, fake, fake2)
     fake.script(drop_after=0)
     fake2.script(raw_chunks=[])
-    response = await _ask(env, stream=True)
+    response = await ask_chat(env, stream=True)
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "upstream_error"
     assert KEY_A not in response.text
