@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 
@@ -47,3 +48,11 @@ class BusyError(ApiError):
 
     def __init__(self) -> None:
         super().__init__(503, "busy", "the database is busy, retry the request")
+
+
+def uuid_or_404(raw: str, what: str) -> uuid.UUID:
+    """A path id that is not a UUID names nothing: 404, exactly like an unknown id."""
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise not_found(what) from None

@@ -7,9 +7,9 @@ prints it and exits non-zero.
 from __future__ import annotations
 
 from chatgate.crypto.keyring import KeyRing, KeyRingError
-from chatgate.crypto.registry import sync_key_registry
 from chatgate.db import migrate
 from chatgate.db.engine import Database
+from chatgate.encryption.registry import sync_key_registry
 from chatgate.metrics import Metrics
 from chatgate.runtime import Runtime
 from chatgate.settings import Deployment, Settings

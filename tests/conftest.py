@@ -24,7 +24,7 @@ from chatgate.db.engine import Database
 from chatgate.db.tables import Base
 from chatgate.settings import Deployment
 from chatgate.startup import build_runtime
-from tests.helpers import PG_URL, Env, settings_for
+from tests.support.helpers import PG_URL, Env, settings_for
 
 
 def _asyncpg_dsn(url: str) -> str:

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.authz import Actor, Permission, Role
-from chatgate.errors import ApiError
+from chatgate.authz.tokens import AuthFailure, bearer_token, hash_token
+from chatgate.errors import ApiError, uuid_or_404
 from chatgate.ids import utcnow
 from chatgate.runtime import Runtime
 from chatgate.store import users as user_store
-from chatgate.users.tokens import hash_token
 
 MAX_TOKEN_LENGTH = 512
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,26 @@ class Context:
             raise ApiError(401, "unauthenticated", "a valid token is required")
         return self.actor
 
+    async def read(
+        self,
+        work: Callable[Concatenate[AsyncSession, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``work(session, *args, **kwargs)`` in one read transaction: what a route's
+        ``async def work(session)`` closure used to say."""
+        return await self.runtime.db.read(lambda session: work(session, *args, **kwargs))
+
+    async def write(
+        self,
+        work: Callable[Concatenate[AsyncSession, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``work(session, *args, **kwargs)`` in one write transaction (retried on lock
+        conflicts, then committed)."""
+        return await self.runtime.db.write(lambda session: work(session, *args, **kwargs))
+
     def resolve_user_id(self, raw: str) -> uuid.UUID:
         """Path user ids accept ``me`` for the caller."""
         if raw == "me":
@@ -38,42 +61,31 @@ class Context:
             if user_id is None:  # pragma: no cover
                 raise ApiError(404, "not_found", "user not found")
             return user_id
-        try:
-            return uuid.UUID(raw)
-        except ValueError:
-            raise ApiError(404, "not_found", "user not found") from None
-
-
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+        return uuid_or_404(raw, "user")
 
 
 async def authenticate(request: Request, runtime: Runtime) -> Actor | None:
-    token = bearer_token(request)
+    token = bearer_token(request.headers.get("authorization"))
     if token is None:
         return None
     if len(token) > MAX_TOKEN_LENGTH:
-        runtime.metrics.auth_failures.labels(reason="malformed").inc()
+        runtime.metrics.auth_failures.labels(reason=AuthFailure.MALFORMED).inc()
         return None
     token_hash = hash_token(token)
     now = utcnow()
 
-    async def _lookup(session: AsyncSession) -> tuple[Actor, uuid.UUID] | str:
+    async def _lookup(session: AsyncSession) -> tuple[Actor, uuid.UUID] | AuthFailure:
         """The actor and token id, or the reason the token was refused (a metrics label)."""
         found = await user_store.find_token_owner(session, token_hash, now)
         if found is None:
-            return "unknown_token"  # never issued, revoked or expired
+            return AuthFailure.UNKNOWN_TOKEN
         row, user = found
         if user.disabled:
-            return "user_disabled"
+            return AuthFailure.USER_DISABLED
         return Actor(user_id=user.id, role=Role(user.role), username=user.username), row.id
 
     outcome = await runtime.db.read(_lookup)
-    if isinstance(outcome, str):
+    if isinstance(outcome, AuthFailure):
         runtime.metrics.auth_failures.labels(reason=outcome).inc()
         return None
     actor, token_id = outcome
@@ -99,8 +111,8 @@ class Requires:
             return Context(runtime, None)
         actor = await authenticate(request, runtime)
         if actor is None:
-            if bearer_token(request) is None:
-                runtime.metrics.auth_failures.labels(reason="missing_token").inc()
+            if bearer_token(request.headers.get("authorization")) is None:
+                runtime.metrics.auth_failures.labels(reason=AuthFailure.MISSING_TOKEN).inc()
             raise ApiError(401, "unauthenticated", "a valid bearer token is required")
         if not actor.can(self.permission):
             raise ApiError(403, "forbidden", "your role does not allow this")

@@ -13,6 +13,7 @@ from chatgate.authz.actor import Actor
 from chatgate.crypto.sealed import SealedSecret
 from chatgate.db.tables import AuditEntry
 from chatgate.ids import new_id, utcnow
+from chatgate.store.audit import add_entry
 
 REDACTED = "<redacted>"
 # A field named like a secret (api_key, user_token, …) but not a flag about one (has_api_key).
@@ -50,7 +51,8 @@ async def record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
 ) -> None:
-    session.add(
+    add_entry(
+        session,
         AuditEntry(
             id=new_id(),
             created_at=utcnow(),
@@ -61,5 +63,5 @@ async def record(
             target_id=None if target_id is None else str(target_id),
             before=redact(before),
             after=redact(after),
-        )
+        ),
     )

@@ -6,6 +6,13 @@ tokens, chats and keys) are checked by the services with ``Actor.may_act_for``.
 """
 
 from chatgate.authz.actor import Actor
-from chatgate.authz.permissions import Permission, Role, role_has
+from chatgate.authz.permissions import (
+    Permission,
+    Role,
+    is_grantable,
+    is_owner,
+    is_role_name,
+    role_has,
+)
 
-__all__ = ["Actor", "Permission", "Role", "role_has"]
+__all__ = ["Actor", "Permission", "Role", "is_grantable", "is_owner", "is_role_name", "role_has"]

@@ -19,17 +19,42 @@ class Permission(StrEnum):
     ADMIN_READ = "admin_read"  # read configs, users, audit log, everyone's usage
     ADMIN_WRITE = "admin_write"  # write users, tokens of others, configs, keys, settings
     METRICS = "metrics"  # admin/auditor unless CHATGATE_METRICS_PUBLIC=true
+    # Sees every live model in the catalog and on /v1, whatever members would see (§6).
+    SEE_ALL_MODELS = "see_all_models"
 
 
 _ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.OWNER: frozenset(Permission),
     Role.ADMIN: frozenset(Permission),
     Role.AUDITOR: frozenset(
-        {Permission.PUBLIC, Permission.AUTHENTICATED, Permission.ADMIN_READ, Permission.METRICS}
+        {
+            Permission.PUBLIC,
+            Permission.AUTHENTICATED,
+            Permission.ADMIN_READ,
+            Permission.METRICS,
+            Permission.SEE_ALL_MODELS,
+        }
     ),
     Role.MEMBER: frozenset({Permission.PUBLIC, Permission.AUTHENTICATED}),
 }
 
 
+# Roles an admin may grant; the owner role is never granted (SPEC §13).
+GRANTABLE_ROLES: Final = frozenset({Role.ADMIN, Role.AUDITOR, Role.MEMBER})
+
+
 def role_has(role: Role, permission: Permission) -> bool:
     return permission in _ROLE_PERMISSIONS[role]
+
+
+def is_role_name(value: str) -> bool:
+    return value in _ROLE_PERMISSIONS
+
+
+def is_owner(role: str) -> bool:
+    """The owner is protected: never demoted, disabled, or made a second time."""
+    return role == Role.OWNER
+
+
+def is_grantable(role: str | None) -> bool:
+    return role is not None and role in GRANTABLE_ROLES

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.api.deps import Context, requires
 from chatgate.authz import Permission
@@ -16,7 +15,4 @@ router = APIRouter(prefix="/api/v1/me", tags=["me"])
 # exclude_unset: ``enabled`` is set only in the admin view, so members' entries omit it.
 @router.get("/models", response_model=list[MyModel], response_model_exclude_unset=True)
 async def list_my_models(ctx: Context = requires(Permission.AUTHENTICATED)) -> list[MyModel]:
-    async def work(session: AsyncSession) -> list[MyModel]:
-        return await service.list_my_models(session, ctx.user, ctx.runtime.deployment)
-
-    return await ctx.runtime.db.read(work)
+    return await ctx.read(service.list_my_models, ctx.user, ctx.runtime.deployment)

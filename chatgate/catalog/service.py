@@ -40,8 +40,8 @@ async def list_my_models(
     order total), the order of the gateway's ``/v1/models``."""
     if actor.user_id is None:  # pragma: no cover - API actors are always users
         raise ApiError(403, "forbidden", "the catalog belongs to users")
-    # Those who may read model configs (admin view) see every live model (§6).
-    admin_view = actor.can(Permission.ADMIN_READ)
+    # Those who see every live model (§6) get the admin view.
+    admin_view = actor.can(Permission.SEE_ALL_MODELS)
     families = family_facts(
         await provider_store.list_providers(session),
         await userkey_store.configs_with_enabled_key(session),

@@ -21,11 +21,12 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatgate.authz import Actor
-from chatgate.crypto import KeyRing, KeyRingError, registry
+from chatgate.authz import Actor, is_role_name
+from chatgate.crypto import KeyRing, KeyRingError
 from chatgate.crypto.keyring import key_digest
 from chatgate.db import migrate
 from chatgate.db.engine import Database
+from chatgate.encryption import registry
 from chatgate.errors import ApiError
 from chatgate.logs import configure_logging
 from chatgate.serving import ServedApp
@@ -257,7 +258,7 @@ def users_create(
     display_name: str = typer.Option("", "--display-name"),
 ) -> None:
     """Create a user. The first user created becomes the owner."""
-    if role not in ("owner", "admin", "auditor", "member"):
+    if not is_role_name(role):
         _fail("--role must be one of owner, admin, auditor, member", EXIT_USAGE)
     body = _body(UserCreate, username=username, role=role, display_name=display_name)
 

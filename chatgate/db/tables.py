@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -35,7 +36,17 @@ NAMING = {
 }
 
 ROLES = ("owner", "admin", "auditor", "member")
-KEY_STATES = ("active", "cooling_down", "invalid")
+
+
+class KeyState(StrEnum):
+    """A pool key's stored state; the values are what the ``state`` column holds."""
+
+    ACTIVE = "active"
+    COOLING_DOWN = "cooling_down"
+    INVALID = "invalid"  # rejected by the upstream (401); only an admin's reset revives it
+
+
+KEY_STATES = tuple(state.value for state in KeyState)
 KEY_SOURCES = ("user", "central", "deployment")
 MESSAGE_STATUSES = ("complete", "partial", "error")
 AUDIT_SOURCES = ("api", "cli", "ui", "config-apply", "system")

@@ -13,20 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from chatgate.crypto.contexts import provider_key_context, user_key_context
 from chatgate.crypto.keyring import KeyRingError
+from chatgate.db.sealed import provider_key_context, user_key_context
 from chatgate.gateway.body import ChatRequest
+from chatgate.gateway.context import AttemptPlan, GatewayContext
 from chatgate.gateway.errors import GatewayError
 from chatgate.gateway.outcomes import Failures, final_error, timeout_error
 from chatgate.gateway.recording import AttemptRecorder, Caller, record_refusal
 from chatgate.gateway.replies import JsonReply, StreamReply
-from chatgate.gateway.snapshot import ModelEntry, PoolKey, ProviderEntry, Snapshot
+from chatgate.gateway.snapshot import ModelEntry, ProviderEntry, Snapshot
 from chatgate.ids import utcnow
 from chatgate.resolve import Candidate, Resolution
 from chatgate.upstream.adapters.base import (
@@ -43,9 +42,6 @@ from chatgate.upstream.errors import (
 )
 from chatgate.upstream.http import HttpRequest, Timeouts, UpstreamResponse, retry_after_seconds
 
-if TYPE_CHECKING:
-    from chatgate.gateway.service import Gateway
-
 LOOP_HEADER = "x-chatgate-loop"
 ERROR_BODY_LIMIT = 1024 * 1024
 KEY_ERRORS = frozenset({401, 402, 403, 429})
@@ -54,34 +50,13 @@ KEY_ERRORS = frozenset({401, 402, 403, 429})
 Next = Literal["next_key", "next_config", "final"]
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptPlan:
-    """One attempt: a config (or the deployment key) and one opened key."""
-
-    family: str
-    label: str  # the config's name, or deployment:<family>
-    provider: ProviderEntry | None
-    key_source: str
-    pool_key: PoolKey | None  # the central pool key, when the key comes from a pool
-    api_key: str = field(repr=False)
-    base_url: str
-
-    @property
-    def provider_config_id(self) -> uuid.UUID | None:
-        return self.provider.facts.id if self.provider is not None else None
-
-    @property
-    def key_id(self) -> uuid.UUID | None:
-        return self.pool_key.id if self.pool_key is not None else None
-
-
 class AttemptLoop:
     """Everything one request's attempts share: who, which model, the upstream body, the
     deadline and what went wrong so far."""
 
     def __init__(
         self,
-        gw: Gateway,
+        gw: GatewayContext,
         snapshot: Snapshot,
         caller: Caller,
         model: ModelEntry,

@@ -18,8 +18,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from chatgate.crypto.registry import digest_states
 from chatgate.db.changes import FULL, change_feed
+from chatgate.encryption.registry import digest_states
 from chatgate.gateway.snapshot import SnapshotHolder
 from chatgate.runtime import Runtime
 

@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chatgate.crypto.sealed import SealedSecret
+from chatgate.db.tables import KeyState
 from chatgate.gateway.snapshot import PoolKey, ProviderEntry
 
 MAX_COOLDOWN = timedelta(hours=24)
 MAX_BACKOFF_S = 60.0
+# Bound once: the pool choice runs on every request.
+_INVALID = KeyState.INVALID
+_COOLING_DOWN = KeyState.COOLING_DOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,14 +44,14 @@ class KeyHealth:
         ready: list[PoolKey] = []
         cooling: list[datetime] = []
         for key in provider.keys:
-            if key.state == "invalid" or (key.id, key.sealed) in self._invalid:
+            if key.state == _INVALID or (key.id, key.sealed) in self._invalid:
                 continue
             slot = (key.id, upstream_model)
             until = self._cooldown_until.get(slot)
             if until is not None and until <= now:
                 del self._cooldown_until[slot]  # expired: forget it
                 until = None
-            if key.state == "cooling_down" and key.cooldown_until is not None:
+            if key.state == _COOLING_DOWN and key.cooldown_until is not None:
                 until = max(until, key.cooldown_until) if until else key.cooldown_until
             if until is not None and until > now:
                 cooling.append(until)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatgate.audit.service import record
 from chatgate.authz import Actor
 from chatgate.db.engine import Database
+from chatgate.db.tables import KeyState
 from chatgate.gateway.keyhealth import KeyHealth
 from chatgate.gateway.snapshot import PoolKey
 from chatgate.store import providers as store
@@ -46,7 +47,7 @@ class KeyStateWriter:
                     "provider_key.invalidate",
                     "provider_key",
                     key.id,
-                    after={"state": "invalid", "last_error": message},
+                    after={"state": KeyState.INVALID, "last_error": message},
                 )
 
         try:

@@ -5,17 +5,13 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from chatgate.gateway.context import AttemptPlan, GatewayContext
 from chatgate.gateway.snapshot import ModelEntry, UserEntry
 from chatgate.ids import utcnow
 from chatgate.requestlog import note_attempt, note_model
 from chatgate.upstream.adapters.base import Usage
 from chatgate.usage.recorder import UsageRecorder, UsageRow
-
-if TYPE_CHECKING:
-    from chatgate.gateway.attempts import AttemptPlan
-    from chatgate.gateway.service import Gateway
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +65,7 @@ class AttemptRecorder:
 
     def __init__(
         self,
-        gateway: Gateway,
+        gateway: GatewayContext,
         plan: AttemptPlan,
         model: ModelEntry,
         caller: Caller,

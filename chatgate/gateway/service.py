@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from chatgate.authz import Role
+from chatgate.authz import Permission, role_has
+from chatgate.authz.tokens import AuthFailure, bearer_token, hash_token
 from chatgate.crypto.keyring import KeyRing
 from chatgate.gateway.attempts import AttemptLoop
 from chatgate.gateway.body import ChatRequest
@@ -25,7 +26,6 @@ from chatgate.upstream.errors import FamilyNotSupported
 from chatgate.upstream.http import UpstreamClient
 from chatgate.usage.last_used import LastUsedTracker
 from chatgate.usage.recorder import UsageRecorder
-from chatgate.users.tokens import hash_token
 
 _UNAVAILABLE = {
     "user_api_key_required": (403, "this model needs your own API key for its provider"),
@@ -67,20 +67,20 @@ class Gateway:
     # -- who and what -----------------------------------------------------------------
 
     def authenticate(self, snapshot: Snapshot, authorization: str | None) -> Caller:
-        token = _bearer(authorization)
+        token = bearer_token(authorization)
         if token is None:
-            self.metrics.auth_failures.labels(reason="missing").inc()
+            self.metrics.auth_failures.labels(reason=AuthFailure.MISSING_TOKEN).inc()
             raise GatewayError(
                 401, "invalid_api_key", "a chatgate token is required (Authorization: Bearer)"
             )
         entry = snapshot.tokens.get(hash_token(token))
         now = utcnow()
         if entry is None or (entry.expires_at is not None and entry.expires_at <= now):
-            self.metrics.auth_failures.labels(reason="unknown_token").inc()
+            self.metrics.auth_failures.labels(reason=AuthFailure.UNKNOWN_TOKEN).inc()
             raise GatewayError(401, "invalid_api_key", "the token is not valid")
         user = snapshot.users.get(entry.user_id)
         if user is None or user.disabled:
-            self.metrics.auth_failures.labels(reason="disabled_user").inc()
+            self.metrics.auth_failures.labels(reason=AuthFailure.USER_DISABLED).inc()
             raise GatewayError(401, "invalid_api_key", "the token is not valid")
         self.last_used.token_used(entry.token_id, now)
         return Caller(user=user, token_id=entry.token_id)
@@ -101,7 +101,7 @@ class Gateway:
         return model
 
     def _visible(self, snapshot: Snapshot, caller: Caller, model: ModelEntry) -> bool:
-        if Role(caller.user.role) is not Role.MEMBER:
+        if role_has(caller.user.role, Permission.SEE_ALL_MODELS):
             return True
         return model_visible_to_member(model.facts, snapshot.families[model.facts.family])
 
@@ -141,11 +141,3 @@ class Gateway:
             self, snapshot, caller, model, request, adapter, body, headers, request_id
         )
         return await loop.run(resolution)
-
-
-def _bearer(header: str | None) -> str | None:
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    value = value.strip()
-    return value if scheme.lower() == "bearer" and value else None

@@ -16,6 +16,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from chatgate.authz import Role
 from chatgate.crypto.sealed import SealedSecret
 from chatgate.db.engine import Database
 from chatgate.ids import utcnow
@@ -36,7 +37,7 @@ class TokenEntry:
 class UserEntry:
     id: uuid.UUID
     username: str
-    role: str
+    role: Role
     disabled: bool
 
 
@@ -44,7 +45,7 @@ class UserEntry:
 class PoolKey:
     id: uuid.UUID
     sealed: SealedSecret
-    state: str  # as stored: active, cooling_down, invalid
+    state: str  # as stored: a KeyState value
     cooldown_until: datetime | None
 
 
@@ -143,7 +144,7 @@ def build_snapshot(rows: SnapshotRows, deployment: Deployment) -> Snapshot:
             {t.token_hash: TokenEntry(t.id, t.user_id, t.expires_at) for t in rows.tokens}
         ),
         users=MappingProxyType(
-            {u.id: UserEntry(u.id, u.username, u.role, u.disabled) for u in rows.users}
+            {u.id: UserEntry(u.id, u.username, Role(u.role), u.disabled) for u in rows.users}
         ),
         models_by_name=MappingProxyType({m.name: m for m in models.values()}),
         models_by_id=MappingProxyType(models),

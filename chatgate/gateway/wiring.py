@@ -8,20 +8,18 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import Route
 
-from chatgate.db.tables import Setting
 from chatgate.gateway.asgi import ChatCompletionsEndpoint, ModelEndpoint, ModelsEndpoint
 from chatgate.gateway.following import SnapshotFollower
 from chatgate.gateway.keyhealth import KeyHealth
 from chatgate.gateway.keystate import KeyStateWriter
 from chatgate.gateway.service import Gateway
 from chatgate.gateway.snapshot import SnapshotHolder
-from chatgate.ids import utcnow
 from chatgate.runtime import Runtime
 from chatgate.settings import split_list
+from chatgate.store import settings as settings_store
 from chatgate.upstream.http import UpstreamClient
 from chatgate.usage.last_used import LastUsedTracker
 from chatgate.usage.recorder import UsageRecorder
@@ -85,17 +83,9 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
 
 async def _installation_id(session: AsyncSession) -> str:
     """One id per installation (shared by replicas), created on first use."""
-    row = (
-        await session.execute(select(Setting).where(Setting.name == INSTALLATION_ID_SETTING))
-    ).scalar_one_or_none()
+    row = await settings_store.get_setting(session, INSTALLATION_ID_SETTING)
     if row is None:
-        row = Setting(
-            name=INSTALLATION_ID_SETTING,
-            value=secrets.token_hex(16),
-            updated_at=utcnow(),
-            updated_by=None,
-        )
-        session.add(row)
+        row = settings_store.add_setting(session, INSTALLATION_ID_SETTING, secrets.token_hex(16))
     return str(row.value)
 
 

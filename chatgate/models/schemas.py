@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chatgate.api.schemas import RequestBody
 from chatgate.models.options import ModelOptions
-from chatgate.providers.schemas import refuse_nul
+from chatgate.validation import refuse_nul
 
 _TEXT = 4096
 

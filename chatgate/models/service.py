@@ -15,17 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.audit.service import record
 from chatgate.authz import Actor
+from chatgate.cascade.models import ensure_default, model_snapshot, soft_delete
 from chatgate.db.tables import ModelConfig, ProviderConfig
-from chatgate.errors import bad_request, conflict, invalid_request, not_found
+from chatgate.errors import bad_request, conflict, not_found
 from chatgate.families import FAMILY_ORDER
 from chatgate.ids import new_id, utcnow
-from chatgate.models.defaults import choose_default
 from chatgate.models.options import ModelOptions, check_options
 from chatgate.models.schemas import ModelCreate, ModelUpdate
-from chatgate.providers.validation import has_control_characters, parse_family
 from chatgate.resolve import DEPLOYMENT_ONLY_UNBOUND_FAMILIES, by_precedence
 from chatgate.store import models as store
 from chatgate.store import providers as provider_store
+from chatgate.validation import has_control_characters, parse_family, refuse_nulls
 
 MAX_NAME_LENGTH = 128
 MAX_CONTEXT_LIMIT = 2**31 - 1
@@ -39,22 +39,6 @@ NOT_NULLABLE = (
     "context_limit",
     "compression_threshold",
 )
-
-
-def model_snapshot(row: ModelConfig) -> dict[str, Any]:
-    return {
-        "family": row.family,
-        "provider_config_id": row.provider_config_id,
-        "model": row.model,
-        "name": row.name,
-        "display_name": row.display_name,
-        "enabled": row.enabled,
-        "is_default": row.is_default,
-        "context_limit": row.context_limit,
-        "compression_threshold": row.compression_threshold,
-        "options": row.options,
-        "deleted": row.deleted,
-    }
 
 
 def ordered_for_listing(rows: list[ModelConfig]) -> list[ModelConfig]:
@@ -178,41 +162,6 @@ async def _auto_bind(session: AsyncSession, family: str) -> uuid.UUID | None:
 # -- defaults ------------------------------------------------------------------------------
 
 
-async def ensure_default(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    demoted: uuid.UUID | None = None,
-    created: uuid.UUID | None = None,
-) -> uuid.UUID | None:
-    """Make the live default exactly what ``choose_default`` says; returns its id.
-
-    ``demoted``: a model just un-defaulted (it stays the default only when it is the only
-    live model). ``created``: a model being created in this transaction (its own audit
-    entry records that it became the default).
-    """
-    await store.lock_model_configs(session)
-    live = list(await store.list_live_models(session))
-    chosen = choose_default(live, demoted=demoted)
-    for row in live:
-        if row.is_default and row.id != chosen:
-            row.is_default = False
-            await session.flush()
-    target = next((row for row in live if row.id == chosen), None)
-    if target is not None and not target.is_default:
-        target.is_default = True
-        if target.id != created:
-            target.updated_at = utcnow()
-            target.updated_by = actor.user_id
-        await session.flush()
-        if target.id not in (demoted, created):
-            await record(
-                session, actor, "model_config.default_promote", "model_config", target.id,
-                before={"is_default": False}, after={"is_default": True},
-            )  # fmt: skip
-    return chosen
-
-
 async def _make_default(session: AsyncSession, actor: Actor, row: ModelConfig) -> None:
     """Clear the previous live default, then set ``row`` (in that order: one index)."""
     await store.lock_model_configs(session)
@@ -304,9 +253,7 @@ async def update_model(
     session: AsyncSession, actor: Actor, model_id: uuid.UUID, body: ModelUpdate
 ) -> ModelConfig:
     fields = body.model_fields_set
-    for field in NOT_NULLABLE:
-        if field in fields and getattr(body, field) is None:
-            raise invalid_request(field, "must not be null")
+    refuse_nulls(body, NOT_NULLABLE)
     await store.lock_model_configs(session)
     row = await store.get_live_model(session, model_id, for_update=True)
     if row is None:
@@ -371,28 +318,6 @@ async def update_model(
             before=before, after=after,
         )  # fmt: skip
     return row
-
-
-async def soft_delete(
-    session: AsyncSession, actor: Actor, model_id: uuid.UUID, *, reason: str
-) -> None:
-    """Soft-delete one live model (no default promotion: callers ``ensure_default`` after
-    their last removal)."""
-    row = await store.get_live_model(session, model_id, for_update=True)
-    if row is None:
-        raise not_found("model config")
-    before = model_snapshot(row)
-    now = utcnow()
-    row.deleted = True
-    row.deleted_at = now
-    row.is_default = False
-    row.updated_at = now
-    row.updated_by = actor.user_id
-    await session.flush()
-    await record(
-        session, actor, "model_config.delete", "model_config", row.id,
-        before=before, after={**model_snapshot(row), "reason": reason},
-    )  # fmt: skip
 
 
 async def delete_model(session: AsyncSession, actor: Actor, model_id: uuid.UUID) -> None:

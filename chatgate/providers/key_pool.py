@@ -15,17 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.audit.service import record
 from chatgate.authz import Actor
-from chatgate.crypto.contexts import provider_key_context
 from chatgate.crypto.keyring import KeyRing
-from chatgate.db.tables import ProviderConfig, ProviderKey
-from chatgate.errors import conflict, invalid_request, not_found
+from chatgate.db.sealed import provider_key_context
+from chatgate.db.tables import KeyState, ProviderConfig, ProviderKey
+from chatgate.errors import conflict, not_found
 from chatgate.ids import utcnow
 from chatgate.providers.schemas import ProviderKeyCreate, ProviderKeyOut, ProviderKeyUpdate
-from chatgate.providers.service import key_snapshot, new_pool_key
+from chatgate.providers.service import key_snapshot, new_pool_key, reset_key_state
 from chatgate.providers.validation import key_hint, normalize_api_key
-from chatgate.resolve_io import usable_deployment_key
+from chatgate.resolve import depends_on_pool
+from chatgate.resolve_io import provider_facts, usable_deployment_key
 from chatgate.settings import Deployment
 from chatgate.store import providers as store
+from chatgate.validation import refuse_nulls
 
 # PATCH fields for which ``null`` means nothing (absent = unchanged is how to keep them).
 NOT_NULLABLE = ("label", "enabled", "api_key")
@@ -47,17 +49,7 @@ def key_out(key: ProviderKey) -> ProviderKeyOut:
 
 def is_usable(key: ProviderKey) -> bool:
     """§8: enabled and not invalid (a cooling-down key recovers by itself)."""
-    return key.enabled and key.state != "invalid"
-
-
-def depends_on_pool(row: ProviderConfig, has_deployment_key: bool) -> bool:
-    """Whether the config would be left without an effective central key by an empty pool:
-    it is enabled, central keys are on and no usable deployment key stands behind it."""
-    return (
-        row.enabled
-        and row.central_api_key_enabled
-        and not (row.base_url == "" and has_deployment_key)
-    )
+    return key.enabled and key.state != KeyState.INVALID
 
 
 def check_not_last_usable(
@@ -70,7 +62,9 @@ def check_not_last_usable(
 ) -> None:
     """Refuse to remove or disable ``key`` when it is the config's last usable key (409
     ``last_usable_key``), unless ``force``: a leaked key must always be removable."""
-    if force or not is_usable(key) or not depends_on_pool(row, has_deployment_key):
+    if force or not is_usable(key):
+        return
+    if not depends_on_pool(provider_facts(row, has_stored_key=True), has_deployment_key):
         return
     if any(is_usable(other) for other in pool if other.id != key.id):
         return
@@ -139,10 +133,7 @@ async def update_key(
 ) -> ProviderKeyOut:
     """Relabel, enable, disable or replace the secret. A new secret or ``enabled: true``
     resets the key to ``active`` (it may have been marked invalid); a label alone does not."""
-    fields = body.model_fields_set
-    for field in NOT_NULLABLE:
-        if field in fields and getattr(body, field) is None:
-            raise invalid_request(field, "must not be null")
+    refuse_nulls(body, NOT_NULLABLE)
     secret = normalize_api_key(body.api_key) if body.api_key is not None else None
     row = await _locked_provider(session, provider_id)
     key = await _key_of(session, row, key_id)
@@ -164,9 +155,7 @@ async def update_key(
         key.secret = keyring.seal(secret, provider_key_context(key.id))
         key.secret_hint = key_hint(secret)
     if secret is not None or body.enabled is True:
-        key.state = "active"
-        key.cooldown_until = None
-        key.last_error = None
+        reset_key_state(key)
     after = key_snapshot(key)
     if after != before or secret is not None:
         await session.flush()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.api.deps import Context, requires
 from chatgate.authz import Permission
-from chatgate.errors import not_found
+from chatgate.errors import uuid_or_404
 from chatgate.providers import key_pool, service
 from chatgate.providers.schemas import (
     DeleteImpact,
@@ -26,18 +25,11 @@ router = APIRouter(prefix="/api/v1", tags=["providers"])
 
 
 def parse_provider_id(raw: str) -> uuid.UUID:
-    """An id that is not a UUID names no provider config: 404, like an unknown one."""
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise not_found("provider config") from None
+    return uuid_or_404(raw, "provider config")
 
 
 def parse_key_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise not_found("provider key") from None
+    return uuid_or_404(raw, "provider key")
 
 
 @router.get("/provider-families", response_model=list[ProviderFamilyOut])
@@ -49,22 +41,16 @@ async def list_provider_families(
 
 @router.get("/providers", response_model=list[ProviderOut])
 async def list_providers(ctx: Context = requires(Permission.ADMIN_READ)) -> list[ProviderOut]:
-    async def work(session: AsyncSession) -> list[ProviderOut]:
-        return await service.list_providers(session, ctx.runtime.deployment)
-
-    return await ctx.runtime.db.read(work)
+    return await ctx.read(service.list_providers, ctx.runtime.deployment)
 
 
 @router.post("/providers", status_code=201, response_model=ProviderOut)
 async def create_provider(
     body: ProviderCreate, ctx: Context = requires(Permission.ADMIN_WRITE)
 ) -> ProviderOut:
-    async def work(session: AsyncSession) -> ProviderOut:
-        return await service.create_provider(
-            session, ctx.user, ctx.runtime.deployment, ctx.runtime.keyring, body
-        )
-
-    return await ctx.runtime.db.write(work)
+    return await ctx.write(
+        service.create_provider, ctx.user, ctx.runtime.deployment, ctx.runtime.keyring, body
+    )
 
 
 @router.get("/providers/{provider_id}", response_model=ProviderOut)
@@ -72,11 +58,7 @@ async def get_provider(
     provider_id: str, ctx: Context = requires(Permission.ADMIN_READ)
 ) -> ProviderOut:
     target = parse_provider_id(provider_id)
-
-    async def work(session: AsyncSession) -> ProviderOut:
-        return await service.get_provider(session, ctx.runtime.deployment, target)
-
-    return await ctx.runtime.db.read(work)
+    return await ctx.read(service.get_provider, ctx.runtime.deployment, target)
 
 
 @router.patch("/providers/{provider_id}", response_model=ProviderOut)
@@ -84,13 +66,9 @@ async def update_provider(
     provider_id: str, body: ProviderUpdate, ctx: Context = requires(Permission.ADMIN_WRITE)
 ) -> ProviderOut:
     target = parse_provider_id(provider_id)
-
-    async def work(session: AsyncSession) -> ProviderOut:
-        return await service.update_provider(
-            session, ctx.user, ctx.runtime.deployment, ctx.runtime.keyring, target, body
-        )
-
-    return await ctx.runtime.db.write(work)
+    return await ctx.write(
+        service.update_provider, ctx.user, ctx.runtime.deployment, ctx.runtime.keyring, target, body
+    )
 
 
 @router.delete("/providers/{provider_id}", status_code=204)
@@ -98,11 +76,7 @@ async def delete_provider(
     provider_id: str, ctx: Context = requires(Permission.ADMIN_WRITE)
 ) -> Response:
     target = parse_provider_id(provider_id)
-
-    async def work(session: AsyncSession) -> None:
-        await service.delete_provider(session, ctx.user, ctx.runtime.deployment, target)
-
-    await ctx.runtime.db.write(work)
+    await ctx.write(service.delete_provider, ctx.user, ctx.runtime.deployment, target)
     return Response(status_code=204)
 
 
@@ -111,11 +85,7 @@ async def provider_delete_impact(
     provider_id: str, ctx: Context = requires(Permission.ADMIN_READ)
 ) -> DeleteImpact:
     target = parse_provider_id(provider_id)
-
-    async def work(session: AsyncSession) -> DeleteImpact:
-        return await service.delete_impact(session, ctx.runtime.deployment, target)
-
-    return await ctx.runtime.db.read(work)
+    return await ctx.read(service.delete_impact, ctx.runtime.deployment, target)
 
 
 # -- central key pools (SPEC §8) -------------------------------------------------------------
@@ -126,11 +96,7 @@ async def list_provider_keys(
     provider_id: str, ctx: Context = requires(Permission.ADMIN_READ)
 ) -> list[ProviderKeyOut]:
     target = parse_provider_id(provider_id)
-
-    async def work(session: AsyncSession) -> list[ProviderKeyOut]:
-        return await key_pool.list_keys(session, target)
-
-    return await ctx.runtime.db.read(work)
+    return await ctx.read(key_pool.list_keys, target)
 
 
 @router.post("/providers/{provider_id}/keys", status_code=201, response_model=ProviderKeyOut)
@@ -138,11 +104,7 @@ async def add_provider_key(
     provider_id: str, body: ProviderKeyCreate, ctx: Context = requires(Permission.ADMIN_WRITE)
 ) -> ProviderKeyOut:
     target = parse_provider_id(provider_id)
-
-    async def work(session: AsyncSession) -> ProviderKeyOut:
-        return await key_pool.add_key(session, ctx.user, ctx.runtime.keyring, target, body)
-
-    return await ctx.runtime.db.write(work)
+    return await ctx.write(key_pool.add_key, ctx.user, ctx.runtime.keyring, target, body)
 
 
 @router.patch("/providers/{provider_id}/keys/{key_id}", response_model=ProviderKeyOut)
@@ -155,19 +117,16 @@ async def update_provider_key(
 ) -> ProviderKeyOut:
     target, key = parse_provider_id(provider_id), parse_key_id(key_id)
 
-    async def work(session: AsyncSession) -> ProviderKeyOut:
-        return await key_pool.update_key(
-            session,
-            ctx.user,
-            ctx.runtime.deployment,
-            ctx.runtime.keyring,
-            target,
-            key,
-            body,
-            force=force,
-        )
-
-    return await ctx.runtime.db.write(work)
+    return await ctx.write(
+        key_pool.update_key,
+        ctx.user,
+        ctx.runtime.deployment,
+        ctx.runtime.keyring,
+        target,
+        key,
+        body,
+        force=force,
+    )
 
 
 @router.delete("/providers/{provider_id}/keys/{key_id}", status_code=204)
@@ -179,10 +138,5 @@ async def delete_provider_key(
 ) -> Response:
     target, key = parse_provider_id(provider_id), parse_key_id(key_id)
 
-    async def work(session: AsyncSession) -> None:
-        await key_pool.delete_key(
-            session, ctx.user, ctx.runtime.deployment, target, key, force=force
-        )
-
-    await ctx.runtime.db.write(work)
+    await ctx.write(key_pool.delete_key, ctx.user, ctx.runtime.deployment, target, key, force=force)
     return Response(status_code=204)

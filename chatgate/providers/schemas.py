@@ -7,22 +7,13 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
 
 from chatgate.api.schemas import RequestBody
+from chatgate.validation import refuse_nul
 
 # Generous bounds only against abuse: rule checks (400) need the value to reach them.
 _TEXT = 4096
 _BASE_URL = 2048  # the column's length: a longer URL is over the field's limit (422)
-
-
-def refuse_nul(value: str | None) -> str | None:
-    """U+0000 cannot be stored in PostgreSQL text (the write would fail with a 500) and
-    SQLite would keep it: a 422 naming the field on both. Fields whose rule gives a code of
-    its own (names, base URLs, keys, model ids) reject it there instead."""
-    if value is not None and "\x00" in value:
-        raise PydanticCustomError("nul_character", "must not contain NUL characters")
-    return value
 
 
 _KEY = 1_048_576

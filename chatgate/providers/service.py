@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.audit.service import record
 from chatgate.authz import Actor
-from chatgate.crypto.contexts import provider_key_context
+from chatgate.cascade.impact import DeletePlan, plan_provider_delete
+from chatgate.cascade.models import ensure_default, soft_delete
 from chatgate.crypto.keyring import KeyRing
-from chatgate.db.tables import ProviderConfig, ProviderKey
-from chatgate.errors import ApiError, bad_request, conflict, invalid_request, not_found
+from chatgate.db.sealed import provider_key_context
+from chatgate.db.tables import KeyState, ProviderConfig, ProviderKey
+from chatgate.errors import ApiError, bad_request, conflict, not_found
 from chatgate.families import DISPLAY_NAMES, FAMILIES
 from chatgate.ids import new_id, utcnow
-from chatgate.models import service as model_service
-from chatgate.providers.impact import DeletePlan, plan_provider_delete
 from chatgate.providers.schemas import (
     DeleteImpact,
     ImpactedModel,
@@ -41,7 +41,6 @@ from chatgate.providers.validation import (
     normalize_api_key,
     normalize_base_url,
     origin_of,
-    parse_family,
 )
 from chatgate.resolve import (
     DEPLOYMENT_ONLY_UNBOUND_FAMILIES,
@@ -55,6 +54,7 @@ from chatgate.resolve_io import provider_facts, usable_deployment_key
 from chatgate.settings import Deployment
 from chatgate.store import models as model_store
 from chatgate.store import providers as store
+from chatgate.validation import parse_family, refuse_nulls
 
 PRIMARY_LABEL = "primary"
 MAX_GENERATED_NAME_ATTEMPTS = 50
@@ -153,6 +153,13 @@ def provider_snapshot(row: ProviderConfig) -> dict[str, Any]:
         "first_byte_timeout_s": row.first_byte_timeout_s,
         "idle_timeout_s": row.idle_timeout_s,
     }
+
+
+def reset_key_state(key: ProviderKey) -> None:
+    """A new secret, or an admin's enable, gives the key a fresh start (SPEC §8)."""
+    key.state = KeyState.ACTIVE
+    key.cooldown_until = None
+    key.last_error = None
 
 
 def key_snapshot(key: ProviderKey) -> dict[str, Any]:
@@ -268,7 +275,7 @@ def new_pool_key(
         secret=keyring.seal(secret, provider_key_context(key_id)),
         secret_hint=key_hint(secret),
         enabled=enabled,
-        state="active",
+        state=KeyState.ACTIVE,
         cooldown_until=None,
         last_error=None,
         created_at=utcnow(),
@@ -406,23 +413,27 @@ def _plan_keys(
     return _KeyPlan(add=True)
 
 
-async def update_provider(
-    session: AsyncSession,
-    actor: Actor,
-    deployment: Deployment,
-    keyring: KeyRing,
-    provider_id: uuid.UUID,
-    body: ProviderUpdate,
-) -> ProviderOut:
-    fields = body.model_fields_set
-    for field in NOT_NULLABLE:
-        if field in fields and getattr(body, field) is None:
-            raise invalid_request(field, "must not be null")
-    row = await store.get_provider(session, provider_id, lock="update")
-    if row is None:
-        raise not_found("provider config")
-    before = provider_snapshot(row)
+@dataclass(frozen=True, slots=True)
+class _ProviderChange:
+    """What a PATCH asks for: the stored config merged with the body, every value checked."""
 
+    name: str
+    display_name: str | None  # None: unchanged
+    base_url: str
+    enabled: bool
+    central: bool
+    user: bool
+    fallback: bool
+    timeouts: dict[str, Any]  # only the timeout fields the body names
+    key_in_body: bool
+    new_key: str | None  # the api_key given, normalised; None also when it clears the key
+
+
+def _merge_update(
+    row: ProviderConfig, body: ProviderUpdate, deployment: Deployment
+) -> _ProviderChange:
+    """Check the body against the row (no I/O); errors in the order the fields are read."""
+    fields = body.model_fields_set
     if body.family is not None and parse_family(body.family) != row.family:
         raise bad_request("family_immutable", "a provider config's family cannot change", "family")
     name = check_name(body.name) if body.name is not None else row.name
@@ -434,68 +445,96 @@ async def update_provider(
         value = getattr(body, field)
         return bool(getattr(row, field) if value is None else value)
 
-    enabled = merged("enabled")
-    central = merged("central_api_key_enabled")
-    user = merged("allow_user_api_key")
-    fallback = merged("allow_central_api_key_fallback")
-    check_key_policy(central, user, fallback)
-    for field in TIMEOUT_FIELDS:
-        if field in fields:
-            check_timeout(getattr(body, field), field)
+    change = _ProviderChange(
+        name=name,
+        display_name=body.display_name.strip() if body.display_name is not None else None,
+        base_url=base_url,
+        enabled=merged("enabled"),
+        central=merged("central_api_key_enabled"),
+        user=merged("allow_user_api_key"),
+        fallback=merged("allow_central_api_key_fallback"),
+        timeouts={field: getattr(body, field) for field in TIMEOUT_FIELDS if field in fields},
+        key_in_body="api_key" in fields,
+        new_key=None,
+    )
+    check_key_policy(change.central, change.user, change.fallback)
+    for field, value in change.timeouts.items():
+        check_timeout(value, field)
+    if body.api_key is None:
+        return change
+    return replace(change, new_key=normalize_api_key(body.api_key))
 
-    key_in_body = "api_key" in fields
-    new_key = normalize_api_key(body.api_key) if body.api_key is not None else None
+
+async def _plan_update(
+    session: AsyncSession,
+    row: ProviderConfig,
+    change: _ProviderChange,
+    deployment: Deployment,
+    drop_keys: bool,
+) -> tuple[_KeyPlan, Sequence[uuid.UUID]]:
+    """What happens to the pool and the users' keys, and the §3 ``central_key_missing``
+    check; returns the plan and the users whose keys it may remove."""
     pool = await store.list_keys(session, row.id)
     user_key_owners = await store.list_user_key_owners(session, row.id)
     old_origin = origin_of(effective_base_url(row.base_url, row.family, deployment))
-    new_origin = origin_of(effective_base_url(base_url, row.family, deployment))
+    new_origin = origin_of(effective_base_url(change.base_url, row.family, deployment))
     plan = _plan_keys(
         pool,
-        key_in_body=key_in_body,
-        new_key=new_key,
+        key_in_body=change.key_in_body,
+        new_key=change.new_key,
         origin_changed=old_origin != new_origin,
         has_user_keys=bool(user_key_owners),
-        drop_keys=body.drop_keys,
+        drop_keys=drop_keys,
     )
-
     # §3: checked only when the request enables the config, turns central keys on or
     # removes stored keys; other PATCHes never fail on it.
-    removes_keys = bool(plan.delete) or (key_in_body and new_key is None)
+    removes_keys = bool(plan.delete) or (change.key_in_body and change.new_key is None)
     if (
-        (enabled and not row.enabled)
-        or (central and not row.central_api_key_enabled)
+        (change.enabled and not row.enabled)
+        or (change.central and not row.central_api_key_enabled)
         or removes_keys
     ):
         after_facts = ProviderFacts(
             id=row.id,
             family=row.family,
-            name=name,
-            base_url=base_url,
-            enabled=enabled,
-            central_api_key_enabled=central,
-            allow_user_api_key=user,
-            allow_central_api_key_fallback=fallback,
+            name=change.name,
+            base_url=change.base_url,
+            enabled=change.enabled,
+            central_api_key_enabled=change.central,
+            allow_user_api_key=change.user,
+            allow_central_api_key_fallback=change.fallback,
             created_at=row.created_at,
             has_stored_key=plan.enabled_keys_after(pool) > 0,
         )
         if central_key_missing(after_facts, usable_deployment_key(deployment, row.family)):
             raise _central_key_missing_error()
+    return plan, user_key_owners
 
-    if name != row.name:
+
+async def _apply_update(
+    session: AsyncSession,
+    actor: Actor,
+    keyring: KeyRing,
+    row: ProviderConfig,
+    change: _ProviderChange,
+    plan: _KeyPlan,
+    user_key_owners: Sequence[uuid.UUID],
+) -> None:
+    before = provider_snapshot(row)
+    if change.name != row.name:
         try:
-            await store.rename_provider(session, row, name)
+            await store.rename_provider(session, row, change.name)
         except store.ProviderNameTaken:
-            raise conflict("name_taken", f"name {name!r} is taken", "name") from None
-    if body.display_name is not None:
-        row.display_name = body.display_name.strip()
-    row.base_url = base_url
-    row.enabled = enabled
-    row.central_api_key_enabled = central
-    row.allow_user_api_key = user
-    row.allow_central_api_key_fallback = fallback
-    for field in TIMEOUT_FIELDS:
-        if field in fields:
-            setattr(row, field, getattr(body, field))
+            raise conflict("name_taken", f"name {change.name!r} is taken", "name") from None
+    if change.display_name is not None:
+        row.display_name = change.display_name
+    row.base_url = change.base_url
+    row.enabled = change.enabled
+    row.central_api_key_enabled = change.central
+    row.allow_user_api_key = change.user
+    row.allow_central_api_key_fallback = change.fallback
+    for field, value in change.timeouts.items():
+        setattr(row, field, value)
     after = provider_snapshot(row)
     key_changes = bool(plan.delete or plan.replace or plan.add or plan.remove_user_keys)
     if after != before or key_changes:
@@ -506,7 +545,26 @@ async def update_provider(
             session, actor, "provider_config.update", "provider_config", row.id,
             before=before, after=after,
         )  # fmt: skip
-    await _apply_key_plan(session, actor, keyring, row, plan, new_key, user_key_owners)
+    await _apply_key_plan(session, actor, keyring, row, plan, change.new_key, user_key_owners)
+
+
+async def update_provider(
+    session: AsyncSession,
+    actor: Actor,
+    deployment: Deployment,
+    keyring: KeyRing,
+    provider_id: uuid.UUID,
+    body: ProviderUpdate,
+) -> ProviderOut:
+    """PATCH in three steps: merge the body into the row (checks only), plan what happens
+    to the keys (reads, and the §3 check), apply (writes and audit)."""
+    refuse_nulls(body, NOT_NULLABLE)
+    row = await store.get_provider(session, provider_id, lock="update")
+    if row is None:
+        raise not_found("provider config")
+    change = _merge_update(row, body, deployment)
+    plan, user_key_owners = await _plan_update(session, row, change, deployment, body.drop_keys)
+    await _apply_update(session, actor, keyring, row, change, plan, user_key_owners)
     return await _out(session, row, deployment)
 
 
@@ -529,9 +587,7 @@ async def _apply_key_plan(
         key.secret = keyring.seal(new_key, provider_key_context(key.id))
         key.secret_hint = key_hint(new_key)
         key.enabled = True
-        key.state = "active"
-        key.cooldown_until = None
-        key.last_error = None
+        reset_key_state(key)
         await session.flush()
         await record(
             session, actor, "provider_key.secret_replace", "provider_key", key.id,
@@ -611,10 +667,10 @@ async def delete_provider(
         raise not_found("provider config")
     plan, user_key_owners = await _plan_delete(session, deployment, row, lock=True)
     for model_id in plan.bound:
-        await model_service.soft_delete(session, actor, model_id, reason="provider_config_deleted")
+        await soft_delete(session, actor, model_id, reason="provider_config_deleted")
     for model_id in plan.unbound:
-        await model_service.soft_delete(session, actor, model_id, reason="family_unusable")
-    await model_service.ensure_default(session, actor)
+        await soft_delete(session, actor, model_id, reason="family_unusable")
+    await ensure_default(session, actor)
     pool = await store.list_keys(session, row.id)
     before = provider_snapshot(row)
     for key in pool:

@@ -8,7 +8,7 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from chatgate.errors import bad_request
-from chatgate.families import FAMILIES, normalize_family
+from chatgate.validation import has_control_characters
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 MAX_KEY_BYTES = 10_240
@@ -16,17 +16,6 @@ HINT_MIN_LENGTH = 16
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 Origin = tuple[str, str, int]
-
-
-def parse_family(raw: str, field: str = "family") -> str:
-    family = normalize_family(raw)
-    if family is None:
-        raise bad_request(
-            "family_invalid",
-            f"unknown provider family; valid families are: {', '.join(FAMILIES)}",
-            field,
-        )
-    return family
 
 
 def check_name(raw: str) -> str:
@@ -40,11 +29,6 @@ def check_name(raw: str) -> str:
             "name",
         )
     return name
-
-
-def has_control_characters(text: str) -> bool:
-    """Control characters (NUL among them, which PostgreSQL text cannot hold)."""
-    return any(unicodedata.category(ch) == "Cc" for ch in text)
 
 
 def normalize_base_url(raw: str) -> str:

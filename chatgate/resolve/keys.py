@@ -6,7 +6,7 @@ and flags are never derived from a sibling config.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chatgate.resolve.facts import (
     CentralKeySource,
@@ -54,6 +54,13 @@ def central_key_missing(config: ProviderFacts, has_deployment_key: bool) -> bool
         and config.central_api_key_enabled
         and not has_effective_api_key(config, has_deployment_key)
     )
+
+
+def depends_on_pool(config: ProviderFacts, has_deployment_key: bool) -> bool:
+    """Whether an empty pool would leave the config with ``central_key_missing``: it is
+    enabled, central keys are on and no usable deployment key stands behind it (§8's
+    ``last_usable_key`` guard)."""
+    return central_key_missing(replace(config, has_stored_key=False), has_deployment_key)
 
 
 @dataclass(frozen=True, slots=True)

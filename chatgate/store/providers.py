@@ -15,7 +15,7 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.crypto.sealed import SealedSecret
-from chatgate.db.tables import ProviderConfig, ProviderKey, UserProviderKey
+from chatgate.db.tables import KeyState, ProviderConfig, ProviderKey, UserProviderKey
 from chatgate.store.savepoint import unique_or
 
 # The unique name: its constraint (PostgreSQL) or column (SQLite) in violation messages.
@@ -179,8 +179,8 @@ async def mark_key_invalid(
         update(ProviderKey)
         .where(ProviderKey.id == key_id)
         .where(ProviderKey.secret == secret)
-        .where(ProviderKey.state != "invalid")
-        .values(state="invalid", last_error=message[:1024], cooldown_until=None)
+        .where(ProviderKey.state != KeyState.INVALID)
+        .values(state=KeyState.INVALID, last_error=message[:1024], cooldown_until=None)
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))

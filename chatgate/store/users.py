@@ -100,6 +100,11 @@ async def get_token(session: AsyncSession, token_id: uuid.UUID) -> ApiToken | No
     return await session.get(ApiToken, token_id)
 
 
+async def insert_token(session: AsyncSession, token: ApiToken) -> None:
+    session.add(token)
+    await session.flush()
+
+
 async def delete_token(session: AsyncSession, token: ApiToken) -> None:
     await session.delete(token)
     await session.flush()

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatgate.api.deps import Context, requires
 from chatgate.api.responses import JsonResponse
 from chatgate.authz import Permission
-from chatgate.crypto.registry import digest_states, secrets_per_digest
 from chatgate.db.migrate import current_revision, head_revision
+from chatgate.encryption.registry import digest_states, secrets_per_digest
 
 router = APIRouter(tags=["system"])
 CHANGE_FEED_GRACE_S = 5.0

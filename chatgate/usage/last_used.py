@@ -9,11 +9,10 @@ import logging
 import uuid
 from datetime import datetime
 
-from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.engine import Database
-from chatgate.db.tables import ApiToken, ProviderKey
+from chatgate.store.usage import write_last_used
 
 log = logging.getLogger("chatgate.usage")
 
@@ -53,19 +52,7 @@ class LastUsedTracker:
             return
 
         async def write(session: AsyncSession) -> None:
-            # Rows deleted meanwhile simply match nothing.
-            for table, seen in ((ApiToken, tokens), (ProviderKey, keys)):
-                if seen:
-                    statement = (
-                        update(table)
-                        .where(table.id == bindparam("row_id"))
-                        .values(last_used_at=bindparam("at"))
-                        .execution_options(synchronize_session=False)
-                    )
-                    connection = await session.connection()
-                    await connection.execute(
-                        statement, [{"row_id": row_id, "at": at} for row_id, at in seen.items()]
-                    )
+            await write_last_used(session, tokens, keys)
 
         try:
             await self._db.write(write, notify=False)

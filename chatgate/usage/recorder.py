@@ -16,16 +16,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.engine import Database
-from chatgate.db.tables import UsageEvent
 from chatgate.ids import new_id
+from chatgate.store.usage import insert_usage_rows
 
 log = logging.getLogger("chatgate.usage")
 
-USAGE_TABLE: Table = UsageEvent.__table__  # type: ignore[assignment]
 FLUSH_INTERVAL_S = 1.0
 FLUSH_BATCH = 500
 QUEUE_LIMIT = 50_000
@@ -91,8 +89,7 @@ class UsageRecorder:
             rows = [{"id": new_id(), **row._asdict()} for row in batch]
 
             async def write(session: AsyncSession, rows: list[dict[str, object]] = rows) -> None:
-                # Core insert on the table: no ORM unit-of-work for rows nobody reads back.
-                await session.execute(insert(USAGE_TABLE), rows)
+                await insert_usage_rows(session, rows)
 
             try:
                 await self._db.write(write, notify=False)

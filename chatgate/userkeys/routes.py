@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.api.deps import Context, requires
 from chatgate.authz import Permission
-from chatgate.errors import not_found
+from chatgate.errors import uuid_or_404
 from chatgate.userkeys import service
 from chatgate.userkeys.schemas import ProviderKeyEntry, UserKeyPut
 
@@ -17,20 +16,14 @@ router = APIRouter(prefix="/api/v1/me", tags=["me"])
 
 
 def parse_provider_config_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise not_found("provider config") from None
+    return uuid_or_404(raw, "provider config")
 
 
 @router.get("/provider-keys", response_model=list[ProviderKeyEntry])
 async def list_provider_keys(
     ctx: Context = requires(Permission.AUTHENTICATED),
 ) -> list[ProviderKeyEntry]:
-    async def work(session: AsyncSession) -> list[ProviderKeyEntry]:
-        return await service.list_provider_keys(session, ctx.user, ctx.runtime.deployment)
-
-    return await ctx.runtime.db.read(work)
+    return await ctx.read(service.list_provider_keys, ctx.user, ctx.runtime.deployment)
 
 
 @router.put("/provider-keys/{provider_config_id}", response_model=ProviderKeyEntry)
@@ -41,12 +34,9 @@ async def put_provider_key(
 ) -> ProviderKeyEntry:
     config_id = parse_provider_config_id(provider_config_id)
 
-    async def work(session: AsyncSession) -> ProviderKeyEntry:
-        return await service.put_user_key(
-            session, ctx.user, ctx.runtime.keyring, ctx.runtime.deployment, config_id, body
-        )
-
-    return await ctx.runtime.db.write(work)
+    return await ctx.write(
+        service.put_user_key, ctx.user, ctx.runtime.keyring, ctx.runtime.deployment, config_id, body
+    )
 
 
 @router.delete("/provider-keys/{provider_config_id}", status_code=204)
@@ -59,8 +49,5 @@ async def delete_provider_key(
         # No key can exist under an id that is not one: nothing to remove (§6: 204).
         return Response(status_code=204)
 
-    async def work(session: AsyncSession) -> None:
-        await service.delete_user_key(session, ctx.user, config_id)
-
-    await ctx.runtime.db.write(work)
+    await ctx.write(service.delete_user_key, ctx.user, config_id)
     return Response(status_code=204)

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.audit.service import record
 from chatgate.authz import Actor
-from chatgate.crypto.contexts import user_key_context
 from chatgate.crypto.keyring import KeyRing
 from chatgate.crypto.sealed import SealedSecret
+from chatgate.db.sealed import user_key_context
 from chatgate.db.tables import ProviderConfig, UserProviderKey
 from chatgate.errors import ApiError, bad_request, not_found
 from chatgate.families import DISPLAY_NAMES, FAMILY_ORDER

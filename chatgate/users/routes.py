@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.api.deps import Context, requires
 from chatgate.authz import Permission
@@ -25,38 +24,26 @@ router = APIRouter(prefix="/api/v1", tags=["users"])
 
 @router.post("/users", status_code=201, response_model=UserOut)
 async def create_user(body: UserCreate, ctx: Context = requires(Permission.ADMIN_WRITE)) -> UserOut:
-    async def work(session: AsyncSession) -> UserOut:
-        return UserOut.model_validate(await service.create_user(session, ctx.user, body))
-
-    return await ctx.runtime.db.write(work)
+    return UserOut.model_validate(await ctx.write(service.create_user, ctx.user, body))
 
 
 @router.get("/users", response_model=list[UserOut])
 async def list_users(ctx: Context = requires(Permission.ADMIN_READ)) -> list[UserOut]:
-    async def work(session: AsyncSession) -> list[UserOut]:
-        return [UserOut.model_validate(u) for u in await user_store.list_users(session)]
-
-    return await ctx.runtime.db.read(work)
+    return [UserOut.model_validate(u) for u in await ctx.read(user_store.list_users)]
 
 
 @router.get("/users/me", response_model=UserOut)
 async def get_me(ctx: Context = requires(Permission.AUTHENTICATED)) -> UserOut:
     user_id = ctx.resolve_user_id("me")
 
-    async def work(session: AsyncSession) -> UserOut:
-        return UserOut.model_validate(await service.get_user(session, user_id))
-
-    return await ctx.runtime.db.read(work)
+    return UserOut.model_validate(await ctx.read(service.get_user, user_id))
 
 
 @router.get("/users/{user_id}", response_model=UserOut)
 async def get_user(user_id: str, ctx: Context = requires(Permission.ADMIN_READ)) -> UserOut:
     target = ctx.resolve_user_id(user_id)
 
-    async def work(session: AsyncSession) -> UserOut:
-        return UserOut.model_validate(await service.get_user(session, target))
-
-    return await ctx.runtime.db.read(work)
+    return UserOut.model_validate(await ctx.read(service.get_user, target))
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
@@ -65,10 +52,7 @@ async def update_user(
 ) -> UserOut:
     target = ctx.resolve_user_id(user_id)
 
-    async def work(session: AsyncSession) -> UserOut:
-        return UserOut.model_validate(await service.update_user(session, ctx.user, target, body))
-
-    return await ctx.runtime.db.write(work)
+    return UserOut.model_validate(await ctx.write(service.update_user, ctx.user, target, body))
 
 
 @router.post("/users/{user_id}/tokens", status_code=201, response_model=TokenCreated)
@@ -77,11 +61,8 @@ async def create_token(
 ) -> TokenCreated:
     target = ctx.resolve_user_id(user_id)
 
-    async def work(session: AsyncSession) -> TokenCreated:
-        row, token = await service.create_token(session, ctx.user, target, body)
-        return TokenCreated(id=row.id, name=row.name, token=token, expires_at=row.expires_at)
-
-    return await ctx.runtime.db.write(work)
+    row, token = await ctx.write(service.create_token, ctx.user, target, body)
+    return TokenCreated(id=row.id, name=row.name, token=token, expires_at=row.expires_at)
 
 
 @router.get("/users/{user_id}/tokens", response_model=list[TokenOut])
@@ -90,20 +71,14 @@ async def list_tokens(
 ) -> list[TokenOut]:
     target = ctx.resolve_user_id(user_id)
 
-    async def work(session: AsyncSession) -> list[TokenOut]:
-        return [
-            TokenOut.model_validate(t) for t in await service.list_tokens(session, ctx.user, target)
-        ]
-
-    return await ctx.runtime.db.read(work)
+    return [
+        TokenOut.model_validate(t) for t in await ctx.read(service.list_tokens, ctx.user, target)
+    ]
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
 async def delete_token(
     token_id: uuid.UUID, ctx: Context = requires(Permission.AUTHENTICATED)
 ) -> Response:
-    async def work(session: AsyncSession) -> None:
-        await service.delete_token(session, ctx.user, token_id)
-
-    await ctx.runtime.db.write(work)
+    await ctx.write(service.delete_token, ctx.user, token_id)
     return Response(status_code=204)

@@ -10,16 +10,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.audit.service import record
-from chatgate.authz import Actor, Role
+from chatgate.authz import Actor, Role, is_grantable, is_owner
+from chatgate.authz.tokens import generate_token, hash_token
 from chatgate.db.tables import ApiToken, User
-from chatgate.errors import bad_request, conflict, forbidden, invalid_request, not_found
+from chatgate.errors import bad_request, conflict, forbidden, not_found
 from chatgate.ids import new_id, utcnow
 from chatgate.store import users as store
 from chatgate.users.schemas import TokenCreate, UserCreate, UserUpdate
-from chatgate.users.tokens import generate_token, hash_token
+from chatgate.validation import refuse_nulls
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-GRANTABLE_ROLES = frozenset({Role.ADMIN, Role.AUDITOR, Role.MEMBER})
 
 
 def user_snapshot(user: User) -> dict[str, Any]:
@@ -52,7 +52,7 @@ async def create_user(
     first_user = await store.count_users(session) == 0
     if first_user:
         role = Role.OWNER
-    elif role == Role.OWNER and not allow_owner:
+    elif is_owner(role) and not allow_owner:
         raise forbidden("owner_protected", "the owner role cannot be granted")
     now = utcnow()
     user = User(
@@ -85,19 +85,16 @@ async def update_user(
     user = await store.get_user(session, user_id, for_update=True)
     if user is None:
         raise not_found("user")
-    for field in ("role", "disabled"):
-        # Absent means unchanged; null has no meaning for these fields.
-        if field in body.model_fields_set and getattr(body, field) is None:
-            raise invalid_request(field, "may not be null")
+    refuse_nulls(body, ("role", "disabled"), "may not be null")
     before = user_snapshot(user)
     changes_role = "role" in body.model_fields_set and body.role != user.role
     disables = "disabled" in body.model_fields_set and body.disabled is True and not user.disabled
     if changes_role or disables:
         # Precedence: the owner's protection (the owner stays owner, nobody else becomes
         # one) first, then the self-change rule.
-        if user.role == Role.OWNER:
+        if is_owner(user.role):
             raise forbidden("owner_protected", "the owner cannot be demoted or disabled")
-        if changes_role and (body.role is None or Role(body.role) not in GRANTABLE_ROLES):
+        if changes_role and not is_grantable(body.role):
             raise forbidden("owner_protected", "the owner role cannot be granted")
         if user.id == actor.user_id:
             raise forbidden("self_change_forbidden", "you cannot demote or disable yourself")
@@ -154,8 +151,7 @@ async def mint_token(
         last_used_at=None,
         expires_at=None if expires_in_days is None else now + timedelta(days=expires_in_days),
     )
-    session.add(row)
-    await session.flush()
+    await store.insert_token(session, row)
     await record(
         session,
         actor,

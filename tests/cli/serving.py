@@ -9,7 +9,7 @@ import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from tests.helpers import CHATGATE_BIN
+from tests.support.helpers import CHATGATE_BIN
 
 LISTENING = re.compile(r"chatgate listening on (http://127\.0\.0\.1:\d+)")
 TOKEN_LINE = re.compile(r"^\s+(cgt_[A-Za-z0-9_-]{43})$")

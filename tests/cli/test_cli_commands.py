@@ -12,12 +12,13 @@ import httpx
 from sqlalchemy import select
 
 from chatgate.app import create_app
-from chatgate.crypto import KeyRing, registry
+from chatgate.crypto import KeyRing
 from chatgate.crypto.keyring import key_digest
 from chatgate.db.engine import Database
 from chatgate.db.tables import AuditEntry
+from chatgate.encryption import registry
 from chatgate.startup import build_runtime
-from tests.helpers import (
+from tests.support.helpers import (
     cli_environ,
     open_planted_secrets,
     plant_sealed_secrets,

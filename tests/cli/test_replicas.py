@@ -15,8 +15,8 @@ import pytest
 
 from tests.cli.serving import ServeProcess, serving
 from tests.cli.test_serve_as_deployed import configure, deployed_environ
-from tests.fakes.upstream import FakeUpstream
-from tests.helpers import cli_environ
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.helpers import cli_environ
 
 CHANGE_DEADLINE_S = 10.0  # generous: this checks that changes arrive, bench/ measures how fast
 POLL_STEP_S = 0.05  # polling a condition, with a deadline

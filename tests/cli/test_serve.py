@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from tests.cli.serving import serving
-from tests.helpers import cli_environ, run_chatgate
+from tests.support.helpers import cli_environ, run_chatgate
 
 
 async def test_serve_prints_the_owner_token_once_and_where_it_listens(tmp_path: Path) -> None:

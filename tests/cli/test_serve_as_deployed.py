@@ -15,8 +15,8 @@ import openai
 import pytest
 
 from tests.cli.serving import ServeProcess, serving
-from tests.fakes.upstream import FakeUpstream
-from tests.helpers import TEST_KEY, cli_environ, run_chatgate
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.helpers import TEST_KEY, cli_environ, run_chatgate
 
 
 @pytest.fixture

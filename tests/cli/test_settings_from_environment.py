@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from chatgate.db.urls import DatabaseUrlError, normalise_database_url
 from tests.cli.serving import serving
-from tests.helpers import PG_URL, TEST_KEY, cli_environ, run_chatgate
+from tests.support.helpers import PG_URL, TEST_KEY, cli_environ, run_chatgate
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.helpers import Env
+from tests.support.helpers import Env
 
 HUGE_INT_LITERAL = "1" + "0" * 5000  # longer than Python converts from text by default
 

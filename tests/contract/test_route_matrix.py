@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from chatgate.api.deps import Requires, requires
 from chatgate.authz import Permission
 from chatgate.ids import new_id
-from tests.helpers import Env
+from tests.support.helpers import Env
 
 # (method, path) -> the permission the route must declare. Edit deliberately: this is the
 # reviewed list of who may call what.

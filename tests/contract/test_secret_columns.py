@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import Column, MetaData, String, Table, Uuid
 
-from chatgate.crypto.contexts import SEALED_COLUMNS
+from chatgate.db.sealed import SEALED_COLUMNS
 from chatgate.db.tables import Base
 from chatgate.db.types import SealedColumn
 

@@ -12,7 +12,7 @@ from chatgate.crypto import KeyRing
 from chatgate.crypto.keyring import key_digest
 from chatgate.db import migrate
 from chatgate.startup import build_runtime
-from tests.helpers import Env, plant_sealed_secrets, settings_for
+from tests.support.helpers import Env, plant_sealed_secrets, settings_for
 
 
 async def test_healthz_and_readyz_answer_anyone_when_everything_is_in_order(env: Env) -> None:

@@ -11,14 +11,15 @@ import pytest
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatgate.crypto import KeyRing, KeyRingError, registry
-from chatgate.crypto.contexts import provider_key_context
+from chatgate.crypto import KeyRing, KeyRingError
 from chatgate.crypto.keyring import key_digest
 from chatgate.db.engine import Database
+from chatgate.db.sealed import provider_key_context
 from chatgate.db.tables import ProviderKey
+from chatgate.encryption import registry
 from chatgate.settings import SettingsError, load_settings
 from chatgate.startup import StartupError, build_runtime
-from tests.helpers import (
+from tests.support.helpers import (
     PG_URL,
     TEST_KEY,
     Env,

@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.api.responses import JsonResponse
 from chatgate.crypto import KeyRing, KeyRingError, SealedSecret
-from chatgate.crypto.contexts import provider_key_context, user_key_context
+from chatgate.db.sealed import provider_key_context, user_key_context
 from chatgate.db.tables import ProviderKey
-from tests.helpers import Env, open_planted_secrets, plant_sealed_secrets
+from tests.support.helpers import Env, open_planted_secrets, plant_sealed_secrets
 
 PLAINTEXT = "sk-canary-3f9a1c7e5b2d4068"
 KEY_A = base64.b64encode(b"a" * 32).decode()

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from chatgate.db import migrate
 from chatgate.db.tables import Base
-from tests.helpers import cli_environ, run_chatgate
+from tests.support.helpers import cli_environ, run_chatgate
 
 
 async def table_names(url: str) -> set[str]:

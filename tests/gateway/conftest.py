@@ -11,8 +11,9 @@ import openai
 import pytest
 import uvicorn
 
-from tests.fakes.upstream import FakeUpstream
-from tests.helpers import Env, add_model, add_provider
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.gateway import USER_MESSAGE
+from tests.support.helpers import Env, add_model, add_provider
 
 __all__ = [
     "USER_MESSAGE",
@@ -81,6 +82,3 @@ def sdk(env: Env, token: str | None = None) -> openai.AsyncOpenAI:
         http_client=env.client,
         max_retries=0,
     )
-
-
-USER_MESSAGE = [{"role": "user", "content": "Say hello"}]

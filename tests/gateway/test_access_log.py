@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.upstream import FakeUpstream
 from tests.gateway.conftest import two_openai_configs
-from tests.helpers import Env
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.helpers import Env
 
 KEY_A = "sk-canary-log-a-0123456789"
 KEY_B = "sk-canary-log-b-0123456789"

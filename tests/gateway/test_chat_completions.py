@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from tests.fakes.upstream import FakeToolCall, FakeUpstream
 from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider, sdk
-from tests.helpers import Env
+from tests.support.fake_upstream import FakeToolCall, FakeUpstream
+from tests.support.helpers import Env
 
 CENTRAL_KEY = "sk-central-0123456789abcdef"
 

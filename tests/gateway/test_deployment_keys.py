@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.upstream import FakeUpstream
 from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider
-from tests.helpers import Env
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.helpers import Env
 
 DEPLOYMENT = "sk-deployment-0123456789abcdef"
 

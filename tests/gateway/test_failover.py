@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from chatgate.db.tables import UsageEvent
-from tests.fakes.upstream import FakeUpstream
 from tests.gateway.conftest import (
     USER_MESSAGE,
     add_model,
@@ -18,7 +17,8 @@ from tests.gateway.conftest import (
     sdk,
     two_openai_configs,
 )
-from tests.helpers import Env
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.helpers import Env
 
 KEY_A = "sk-config-a-0123456789abcdef"
 KEY_B = "sk-config-b-0123456789abcdef"

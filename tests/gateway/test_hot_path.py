@@ -14,9 +14,9 @@ from chatgate.db.engine import Database
 from chatgate.db.tables import ApiToken, EncryptionKey, ProviderKey, UsageEvent
 from chatgate.store import users as user_store
 from chatgate.users import service as user_service
-from tests.fakes.upstream import FakeUpstream
 from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider, sdk
-from tests.helpers import Env
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.helpers import Env
 
 KEY = "sk-central-0123456789abcdef"
 POLL_STEP_S = 0.1  # polling a condition, with a deadline

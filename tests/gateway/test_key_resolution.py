@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.upstream import FakeUpstream
 from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider, put_user_key
-from tests.helpers import Env
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.helpers import Env
 
 CENTRAL = "sk-central-0123456789abcdef"
 USER_KEY = "sk-user-own-0123456789abcdef"

@@ -8,9 +8,9 @@ import httpx
 from sqlalchemy import select
 
 from chatgate.db.tables import AuditEntry
-from tests.fakes.upstream import FakeUpstream
 from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider
-from tests.helpers import Env
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.helpers import Env
 
 KEY = "sk-rejected-later-0123456789abcdef"
 

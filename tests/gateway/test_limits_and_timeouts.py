@@ -6,9 +6,9 @@ import asyncio
 
 import httpx
 
-from tests.fakes.upstream import FakeUpstream
 from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider, two_openai_configs
-from tests.helpers import Env
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.helpers import Env
 
 KEY = "sk-central-0123456789abcdef"
 

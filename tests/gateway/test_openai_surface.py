@@ -6,9 +6,9 @@ from __future__ import annotations
 import openai
 import pytest
 
-from tests.fakes.upstream import FakeUpstream
 from tests.gateway.conftest import add_model, add_provider, sdk
-from tests.helpers import Env
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.helpers import Env
 
 
 async def test_the_sdk_retrieves_an_available_model_and_not_an_invisible_one(

@@ -9,9 +9,9 @@ from typing import Any
 import openai
 import pytest
 
-from tests.fakes.upstream import FakeToolCall, FakeUpstream
 from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider, sdk
-from tests.helpers import Env
+from tests.support.fake_upstream import FakeToolCall, FakeUpstream
+from tests.support.helpers import Env
 
 KEY = "sk-translated-0123456789abcdef"
 WEATHER_TOOL = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import Env
-from tests.userkeys.support import (
+from tests.support.helpers import Env
+from tests.support.userkeys import (
     add_model,
     add_provider,
     availability,

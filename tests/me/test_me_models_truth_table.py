@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Env
-from tests.userkeys.support import (
+from tests.support.helpers import Env
+from tests.support.userkeys import (
     add_model,
     add_provider,
     availability,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.providers.support import Api
+from tests.support.providers import Api
 
 
 async def test_create_without_provider_config_id_auto_binds_to_the_oldest_enabled_config(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.providers.support import Api, live_defaults
+from tests.support.providers import Api, live_defaults
 
 
 async def default_ids(api: Api) -> list[str]:

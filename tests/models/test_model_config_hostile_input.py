@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.providers.support import Api
+from tests.support.providers import Api
 
 DEEP = '{"a":' * 300 + "1" + "}" * 300
 

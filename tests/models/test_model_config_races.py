@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tests.helpers import gather_all
-from tests.providers.support import Api, live_defaults, pg_only
+from tests.support.helpers import gather_all
+from tests.support.providers import Api, live_defaults, pg_only
 
 N = 30
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from chatgate.models.defaults import ModelSummary, choose_default, promotion_order
+from chatgate.cascade.defaults import ModelSummary, choose_default, promotion_order
 from chatgate.models.options import apply_options
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

@@ -1,3 +1,3 @@
-from tests.providers.support import api, pg_api
+from tests.support.providers import api, pg_api
 
 __all__ = ["api", "pg_api"]

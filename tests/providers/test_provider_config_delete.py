@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.providers.support import Api, live_defaults
+from tests.support.providers import Api, live_defaults
 
 
 async def impact(api: Api, provider_id: str) -> dict[str, Any]:

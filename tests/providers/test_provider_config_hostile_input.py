@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.providers.support import Api
+from tests.support.providers import Api
 
 
 async def test_a_nul_in_a_display_name_is_a_4xx_on_create_and_patch(api: Api) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from tests.helpers import gather_all
-from tests.providers.support import Api, pg_only
+from tests.support.helpers import gather_all
+from tests.support.providers import Api, pg_only
 
 N = 30
 

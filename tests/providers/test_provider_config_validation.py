@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.providers.support import Api
+from tests.support.providers import Api
 
 
 @pytest.mark.parametrize(

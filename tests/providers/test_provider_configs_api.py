@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.providers.support import Api
+from tests.support.providers import Api
 
 CANARY = "sk-canary-7f3e9a1c5b2d4e6f8a0b"
 

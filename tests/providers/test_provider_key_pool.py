@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.tables import ProviderKey
 from chatgate.ids import new_id, utcnow
-from tests.helpers import gather_all
-from tests.providers.support import Api, pg_only
+from tests.support.helpers import gather_all
+from tests.support.providers import Api, pg_only
 
 CANARY = "sk-canary-pool-3c9e1a7b5d2f4e6a8b0c"
 KEY_FIELDS = {

@@ -18,6 +18,7 @@ from chatgate.resolve import (
     ModelFacts,
     ProviderFacts,
     central_key_missing,
+    depends_on_pool,
     has_api_key,
     has_effective_api_key,
     provider_visible_to_users,
@@ -169,3 +170,13 @@ def test_api_key_flags_follow_section_3_formulas(combo: Combo) -> None:
     )
     # §6 visibility: user keys allowed, or an effective central key (enabled or not).
     assert provider_visible_to_users(config, combo.deployment) is (combo.user or effective)
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda c: c.label)
+def test_a_config_depends_on_its_pool_when_emptying_it_leaves_no_central_key(
+    combo: Combo,
+) -> None:
+    # §8 last_usable_key: enabled, central on, and no usable deployment key behind the pool.
+    assert depends_on_pool(combo.provider(), combo.deployment) is (
+        combo.enabled and combo.central and not (combo.default_url and combo.deployment)
+    )

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from chatgate.upstream import UpstreamClient
-from tests.fakes.upstream import FakeUpstream
+from tests.support.fake_upstream import FakeUpstream
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from chatgate.upstream import (
     adapter_for,
     extract_error_message,
 )
-from tests.fakes.upstream import FakeUpstream
-from tests.upstream.support import KEY, exchange, target_for, user_body
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.upstream import KEY, exchange, target_for, user_body
 
 
 @pytest.mark.parametrize(

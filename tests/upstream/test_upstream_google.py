@@ -10,8 +10,8 @@ import pytest
 
 from chatgate.upstream import UnsupportedParameter, UpstreamClient, adapter_for
 from chatgate.upstream.adapters.google import SKIP_SIGNATURE, GoogleStream, translate_request
-from tests.fakes.upstream import FakeToolCall, FakeUpstream
-from tests.upstream.support import (
+from tests.support.fake_upstream import FakeToolCall, FakeUpstream
+from tests.support.upstream import (
     KEY,
     exchange,
     sse_documents,

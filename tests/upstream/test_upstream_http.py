@@ -22,8 +22,8 @@ from chatgate.upstream import (
     retry_after_seconds,
 )
 from chatgate.upstream.netguard import AddressPolicy
-from tests.fakes.upstream import FakeUpstream
-from tests.upstream.support import GENEROUS, KEY
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.upstream import GENEROUS, KEY
 
 # A bound so a regression fails the test instead of hanging it; never asserted on.
 SAFETY_BOUND_S = 30

@@ -9,8 +9,8 @@ import pytest
 
 from chatgate.upstream import UpstreamClient, UpstreamProtocolError, adapter_for
 from chatgate.upstream.adapters.chat_completions import RelayTranslator
-from tests.fakes.upstream import FakeToolCall, FakeUpstream
-from tests.upstream.support import (
+from tests.support.fake_upstream import FakeToolCall, FakeUpstream
+from tests.support.upstream import (
     GENEROUS,
     KEY,
     exchange,

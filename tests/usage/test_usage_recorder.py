@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from chatgate.db.tables import UsageEvent
 from chatgate.ids import utcnow
 from chatgate.usage.recorder import UsageRecorder, UsageRow
-from tests.helpers import Env
+from tests.support.helpers import Env
 
 
 def _row(attempt: int) -> UsageRow:

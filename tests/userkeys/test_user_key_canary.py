@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.tables import Base
 from chatgate.ids import new_id
-from tests.fakes.upstream import FakeUpstream
-from tests.helpers import Env
-from tests.userkeys.support import add_model, add_provider, put_key
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.helpers import Env
+from tests.support.userkeys import add_model, add_provider, put_key
 
 CANARY = "sk-canary-" + "7f3c9a1e5b2d8046" * 2  # 42 characters, unique to this test
 PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from chatgate.ids import new_id
-from tests.helpers import Env
-from tests.userkeys.support import (
+from tests.support.helpers import Env
+from tests.support.userkeys import (
     add_provider,
     audit_entries,
     delete_key,

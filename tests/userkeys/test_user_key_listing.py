@@ -4,8 +4,8 @@ with ``usable: false`` so it can be removed."""
 
 from __future__ import annotations
 
-from tests.helpers import Env
-from tests.userkeys.support import (
+from tests.support.helpers import Env
+from tests.support.userkeys import (
     add_provider,
     delete_key,
     my_keys,

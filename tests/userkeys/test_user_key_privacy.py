@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.helpers import Env
-from tests.userkeys.support import USER_KEY, add_provider, delete_key, my_keys, put_key
+from tests.support.helpers import Env
+from tests.support.userkeys import USER_KEY, add_provider, delete_key, my_keys, put_key
 
 USER_KEYS_ONLY = {"central_api_key_enabled": False, "allow_user_api_key": True}
 

@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 
-from chatgate.crypto.contexts import user_key_context
 from chatgate.crypto.keyring import KeyRingError
+from chatgate.db.sealed import user_key_context
 from chatgate.ids import new_id
-from tests.helpers import Env
-from tests.userkeys.support import (
+from tests.support.helpers import Env
+from tests.support.userkeys import (
     USER_KEY,
     add_provider,
     audit_entries,

@@ -7,8 +7,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from tests.helpers import Env, gather_all
-from tests.userkeys.support import USER_KEY, add_provider, audit_entries, put_key, stored_user_keys
+from tests.support.helpers import Env, gather_all
+from tests.support.userkeys import USER_KEY, add_provider, audit_entries, put_key, stored_user_keys
 
 USER_KEYS_ONLY = {"central_api_key_enabled": False, "allow_user_api_key": True}
 ROUNDS = 5

@@ -13,7 +13,7 @@ from chatgate.authz import Actor, Role
 from chatgate.db.tables import AuditEntry, User
 from chatgate.users import service
 from chatgate.users.schemas import UserCreate
-from tests.helpers import Env
+from tests.support.helpers import Env
 
 
 async def audit_rows(env: Env) -> list[AuditEntry]:

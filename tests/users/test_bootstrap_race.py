@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.tables import User
 from chatgate.users.service import bootstrap_owner
-from tests.helpers import Env
+from tests.support.helpers import Env
 
 
 async def _ungranted_locks(env: Env) -> int:

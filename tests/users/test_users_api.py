@@ -16,7 +16,7 @@ from chatgate.app import create_app
 from chatgate.db.tables import ApiToken, AuditEntry
 from chatgate.ids import utcnow
 from chatgate.startup import build_runtime
-from tests.helpers import Env, settings_for
+from tests.support.helpers import Env, settings_for
 
 
 async def test_owner_token_reads_own_profile(env: Env) -> None:

@@ -16,9 +16,9 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatgate.crypto.contexts import provider_key_context, user_key_context
 from chatgate.crypto.keyring import KeyRing
 from chatgate.db.engine import Database
+from chatgate.db.sealed import provider_key_context, user_key_context
 from chatgate.db.tables import ProviderConfig, ProviderKey, UserProviderKey
 from chatgate.ids import new_id, utcnow
 from chatgate.runtime import Runtime

@@ -1,21 +1,20 @@
-"""The ``encryption_keys`` table: which data-key digests exist, re-sealing, and status counts."""
+"""Which data-key digests exist (start-up check), how many secrets each holds, rotation."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, inspect, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatgate.crypto.contexts import SEALED_COLUMNS, SealedColumnSpec
 from chatgate.crypto.keyring import KeyRing, KeyRingError
-from chatgate.crypto.sealed import DIGEST_BYTES
 from chatgate.db.engine import Database
-from chatgate.db.tables import EncryptionKey
-from chatgate.ids import utcnow
+from chatgate.db.sealed import SEALED_COLUMNS, SealedColumnSpec
+from chatgate.store import encryption_keys as store
+from chatgate.store.encryption_keys import secrets_per_digest
+
+__all__ = ["RotationResult", "digest_states", "rotate", "secrets_per_digest", "sync_key_registry"]
 
 
 async def sync_key_registry(session: AsyncSession, keyring: KeyRing) -> None:
@@ -23,11 +22,7 @@ async def sync_key_registry(session: AsyncSession, keyring: KeyRing) -> None:
 
     Marks revoked digests on the ring so a revoked primary refuses to seal.
     """
-    rows = (
-        (await session.execute(select(EncryptionKey).order_by(EncryptionKey.digest)))
-        .scalars()
-        .all()
-    )
+    rows = await store.list_keys(session)
     known = {row.digest: row for row in rows}
     missing = [row.digest for row in rows if row.state == "active" and not keyring.has(row.digest)]
     if missing:
@@ -38,25 +33,12 @@ async def sync_key_registry(session: AsyncSession, keyring: KeyRing) -> None:
         )
     for digest in keyring.digests:
         if digest not in known:
-            session.add(EncryptionKey(digest=digest, state="active", created_at=utcnow()))
+            store.add_key(session, digest)
     keyring.revoked = frozenset(row.digest for row in rows if row.state == "revoked")
 
 
-async def secrets_per_digest(session: AsyncSession) -> dict[str, int]:
-    """How many sealed secrets each data-key digest holds, counted in the database (the
-    digest is bytes 2-9 of every ciphertext) so no secret is loaded."""
-    counts: Counter[str] = Counter()
-    for spec in SEALED_COLUMNS:
-        digest = func.substr(getattr(spec.model, spec.column), 2, DIGEST_BYTES)
-        query = select(digest, func.count()).group_by(digest)
-        for raw, count in (await session.execute(query)).all():
-            counts[bytes(raw).hex()] += int(count)
-    return dict(sorted(counts.items()))
-
-
 async def digest_states(session: AsyncSession) -> dict[str, str]:
-    rows = (await session.execute(select(EncryptionKey).order_by(EncryptionKey.digest))).scalars()
-    return {row.digest: row.state for row in rows}
+    return {row.digest: row.state for row in await store.list_keys(session)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,19 +62,15 @@ async def rotate(
 
     async def activate_primary(session: AsyncSession) -> None:
         # Rotating onto a digest revoked earlier makes it the active primary again.
-        await session.execute(
-            update(EncryptionKey)
-            .where(EncryptionKey.digest == keyring.primary_digest)
-            .values(state="active")
-        )
+        await store.set_state(session, keyring.primary_digest, "active")
         await sync_key_registry(session, keyring)
 
     await db.write(activate_primary)
     resealed = 0
     undecryptable = 0
     for spec in SEALED_COLUMNS:
-        # Keyset paging on the primary key (not OFFSET): rows that servers insert or delete
-        # while the rotation runs cannot shift an unvisited row behind the cursor.
+        # Keyset paging (``lock_sealed_page``): rows that servers insert or delete while the
+        # rotation runs cannot shift an unvisited row behind the cursor.
         after: tuple[Any, ...] | None = None
         while True:
 
@@ -101,11 +79,7 @@ async def rotate(
                 spec: SealedColumnSpec = spec,
                 after: tuple[Any, ...] | None = after,
             ) -> tuple[int, int, int, tuple[Any, ...] | None]:
-                order = list(inspect(spec.model).primary_key)
-                page = select(spec.model).order_by(*order).limit(batch_size)
-                if after is not None:
-                    page = page.where(tuple_(*order) > tuple_(*after))
-                rows = (await session.execute(page.with_for_update())).scalars().all()
+                rows = await store.lock_sealed_page(session, spec, after, batch_size)
                 changed = skipped = 0
                 for row in rows:
                     sealed = getattr(row, spec.column)
@@ -119,7 +93,7 @@ async def rotate(
                         continue
                     setattr(row, spec.column, keyring.seal(plaintext, context))
                     changed += 1
-                last = tuple(getattr(rows[-1], str(c.key)) for c in order) if rows else None
+                last = store.row_position(spec, rows[-1]) if rows else None
                 return len(rows), changed, skipped, last
 
             seen, changed, skipped, after = await db.write(batch)
@@ -131,11 +105,7 @@ async def rotate(
                 break
 
     async def revoke_others(session: AsyncSession) -> None:
-        await session.execute(
-            update(EncryptionKey)
-            .where(EncryptionKey.digest != keyring.primary_digest)
-            .values(state="revoked")
-        )
+        await store.set_state_of_all_but(session, keyring.primary_digest, "revoked")
         await sync_key_registry(session, keyring)
 
     await db.write(revoke_others)

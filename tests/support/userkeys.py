@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.tables import AuditEntry, ProviderKey, UserProviderKey
-from tests.helpers import Env, add_model
-from tests.helpers import add_provider as create_provider
+from tests.support.helpers import Env, add_model
+from tests.support.helpers import add_provider as create_provider
 
 __all__ = ["add_model"]  # re-exported for the tests of this folder
 

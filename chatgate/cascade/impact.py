@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from chatgate.models.defaults import DefaultCandidate, choose_default
+from chatgate.cascade.defaults import DefaultCandidate, choose_default
 from chatgate.resolve import ProviderFacts, provider_visible_to_users
 
 

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatgate.crypto.contexts import provider_key_context, user_key_context
+from chatgate.db.sealed import provider_key_context, user_key_context
 from chatgate.db.tables import AuditEntry, ModelConfig, ProviderKey, UserProviderKey
 from chatgate.ids import new_id, utcnow
 from chatgate.settings import Deployment
-from tests.helpers import Env
+from tests.support.helpers import Env
 
 # Race tests run only on PostgreSQL (SQLite serialises every writer with BEGIN IMMEDIATE,
 # so a race there proves nothing): the session database fixture is parametrised for the

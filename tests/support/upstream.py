@@ -10,7 +10,7 @@ from typing import Any
 
 from chatgate.upstream import Target, Timeouts, UpstreamClient, adapter_for
 from chatgate.upstream.adapters.base import StreamTranslator
-from tests.fakes.upstream import FakeUpstream
+from tests.support.fake_upstream import FakeUpstream
 
 KEY = "sk-test-4f1c9e2b7a"
 GENEROUS = Timeouts(connect_s=10, first_byte_s=10, idle_s=10)
