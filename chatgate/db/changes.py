@@ -13,16 +13,21 @@ any *other* connection committed), and reports a full change only when the confi
 version moved too, so usage rows written by this process's own flusher cause no reloads.
 
 Both report to ``on_change`` with the set of kinds that changed (``FULL`` = everything)
-and keep ``ChangeFeedStatus`` current for ``/readyz``.
+and keep ``ChangeFeedStatus`` current for ``/readyz``. Changes this process committed
+itself are not reported: its own writes already invalidated its snapshot
+(``Database.write_listeners``), and the reload that follows reads everything committed
+before them, so a second reload would only repeat that work.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,6 +36,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from chatgate.db.config_version import CONFIG_VERSION
+from chatgate.db.engine import Database
 from chatgate.ids import utcnow
 
 log = logging.getLogger("chatgate.changes")
@@ -78,7 +84,10 @@ class ChangeFeedStatus:
 
 
 class PostgresChanges:
-    def __init__(self, database_url: str, status: ChangeFeedStatus) -> None:
+    def __init__(
+        self, database_url: str, status: ChangeFeedStatus, own_pids: AbstractSet[int]
+    ) -> None:
+        self._own_pids = own_pids
         url = make_url(database_url)
         self._connect_args = {
             "host": url.host,
@@ -113,14 +122,17 @@ class PostgresChanges:
         )
         kinds: asyncio.Queue[str] = asyncio.Queue()
 
-        def heard(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+        def heard(_conn: object, pid: int, _channel: str, payload: str) -> None:
             self.status.last_notification_at = utcnow()
-            kinds.put_nowait(payload.partition(":")[0])
+            if pid not in self._own_pids:
+                kinds.put_nowait(payload.partition(":")[0])
 
         try:
             await conn.add_listener(CHANNEL, heard)
+            reconnected = self.status.first_connect.is_set()
             self.status.now_connected()
-            await on_change(frozenset({FULL}))  # whatever was said while away is lost
+            if reconnected:
+                await on_change(frozenset({FULL}))  # whatever was said while away is lost
             while True:
                 with contextlib.suppress(TimeoutError):
                     first = await asyncio.wait_for(kinds.get(), KEEPALIVE_S)
@@ -145,8 +157,11 @@ async def _coalesce(first: str, kinds: asyncio.Queue[str]) -> frozenset[str]:
 
 
 class SqliteChanges:
-    def __init__(self, database_url: str, status: ChangeFeedStatus) -> None:
+    def __init__(
+        self, database_url: str, status: ChangeFeedStatus, own_version: Callable[[], str | None]
+    ) -> None:
         self._path = make_url(database_url).database or ""
+        self._own_version = own_version
         self.status = status
         status.mode = "poll"
 
@@ -169,7 +184,11 @@ class SqliteChanges:
                 if config != seen_config:
                     seen_config = config
                     self.status.last_notification_at = utcnow()
-                    await on_change(frozenset({FULL}))
+                    # When the last change was this process's own, the snapshot already
+                    # reloads everything committed before it; only the encryption-key
+                    # states, which a snapshot does not carry, may have moved unseen.
+                    own = config == self._own_version()
+                    await on_change(frozenset({"encryption_key"} if own else {FULL}))
 
     @staticmethod
     async def _data_version(conn: aiosqlite.Connection) -> int:
@@ -183,10 +202,12 @@ class SqliteChanges:
             "SELECT value FROM settings WHERE name = ?", (CONFIG_VERSION,)
         ) as cursor:
             row = await cursor.fetchone()
-        return row[0] if row else None
+        return json.loads(row[0]) if row and row[0] is not None else None
 
 
-def change_feed(database_url: str, status: ChangeFeedStatus) -> PostgresChanges | SqliteChanges:
-    if database_url.startswith("sqlite"):
-        return SqliteChanges(database_url, status)
-    return PostgresChanges(database_url, status)
+def change_feed(db: Database, status: ChangeFeedStatus) -> PostgresChanges | SqliteChanges:
+    """The feed for ``db``. Start it before loading what it keeps current: a change
+    committed before the first connection is otherwise not heard."""
+    if db.is_sqlite:
+        return SqliteChanges(db.url, status, lambda: db.last_config_version)
+    return PostgresChanges(db.url, status, db.backend_pids)

@@ -23,8 +23,10 @@ from chatgate.ids import utcnow
 CONFIG_VERSION = "config_version"
 
 
-async def bump(session: AsyncSession) -> None:
-    values = {"name": CONFIG_VERSION, "value": secrets.token_hex(8), "updated_at": utcnow()}
+async def bump(session: AsyncSession) -> str:
+    """Store a fresh version; returns it."""
+    version = secrets.token_hex(8)
+    values = {"name": CONFIG_VERSION, "value": version, "updated_at": utcnow()}
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(Setting).values(**values)
@@ -33,6 +35,7 @@ async def bump(session: AsyncSession) -> None:
         set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
     )
     await session.execute(statement)
+    return version
 
 
 async def current(session: AsyncSession) -> object:

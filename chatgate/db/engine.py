@@ -87,9 +87,31 @@ def _observe(engine: AsyncEngine, observer: QueryObserver | None) -> None:
             observer(time.perf_counter() - starts.pop())
 
 
+def _track_backend_pids(engine: AsyncEngine, pids: set[int]) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _opened(dbapi_connection: Any, record: Any) -> None:
+        pid = int(dbapi_connection.driver_connection.get_server_pid())
+        record.info["backend_pid"] = pid
+        pids.add(pid)
+
+    @event.listens_for(engine.sync_engine, "close")
+    def _closed(_dbapi_connection: Any, record: Any) -> None:
+        # Only then may another process's backend reuse the pid.
+        pids.discard(record.info.get("backend_pid", -1))
+
+    @event.listens_for(engine.sync_engine, "invalidate")
+    def _invalidated(_dbapi_connection: Any, record: Any, _exception: Any) -> None:
+        pids.discard(record.info.get("backend_pid", -1))
+
+
 class Database:
     def __init__(self, url: str, *, query_observer: QueryObserver | None = None) -> None:
         self.url = url
+        # PostgreSQL backend pids of this pool's open connections: notifications a write of
+        # this process caused need no reload here (``write_listeners`` already ran).
+        self.backend_pids: set[int] = set()
+        # SQLite: the configuration version this process wrote last (``db.changes``).
+        self.last_config_version: str | None = None
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, begin="IMMEDIATE", echo_observer=query_observer)
@@ -100,6 +122,7 @@ class Database:
             )
             _observe(self.engine, query_observer)
             self.read_engine = self.engine
+            _track_backend_pids(self.engine, self.backend_pids)
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=True)
         # Called after every committed write that may change configuration (the gateway's
@@ -120,10 +143,13 @@ class Database:
                         # Lock waits end in a retry, not in a request that hangs.
                         await session.execute(_LOCK_TIMEOUT)
                     result = await work(session)
+                    version = None
                     if notify and self.is_sqlite:
                         # PostgreSQL's triggers announce changes (db.changes); SQLite's
                         # pollers compare this version.
-                        await config_version.bump(session)
+                        version = await config_version.bump(session)
+                if version is not None:
+                    self.last_config_version = version
                 if notify:
                     for listener in self.write_listeners:
                         listener()

@@ -59,7 +59,7 @@ class SnapshotFollower:
         (a bounded time) for the feed's first connection, so a process that reports ready
         is already listening."""
         status = self._runtime.changes
-        feed = change_feed(self._runtime.db.url, status)
+        feed = change_feed(self._runtime.db, status)
         tasks = [
             asyncio.create_task(feed.follow(self.on_change), name="change-feed"),
             asyncio.create_task(self._reload_periodically(), name="snapshot-full-reload"),

@@ -96,9 +96,11 @@ async def running(parts: GatewayParts, runtime: Runtime) -> AsyncIterator[None]:
     await parts.client.start()
     parts.usage.start()
     parts.last_used.start()
-    await parts.holder.get()  # warm: the first request should not pay for the load
     try:
         async with SnapshotFollower(parts.holder, runtime).following():
+            # Warm after the feed listens, so no change falls between the two; the first
+            # request then does not pay for the load.
+            await parts.holder.get()
             yield
     finally:
         await parts.gateway.key_states.drain()

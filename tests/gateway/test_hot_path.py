@@ -30,14 +30,18 @@ async def _model(env: Env, fake: FakeUpstream) -> None:
 
 
 class QueryCounter:
-    """Counts statements sent to the database by the app's engines."""
+    """Counts statements the app's engines send on behalf of the requests this task makes
+    (the in-process transport runs them in it); background tasks such as the change feed's
+    reloads or the usage flusher are not the request path."""
 
     def __init__(self, env: Env) -> None:
         self.count = 0
         self._engines = {env.runtime.db.engine.sync_engine, env.runtime.db.read_engine.sync_engine}
+        self._task = asyncio.current_task()
 
     def _seen(self, *_args: Any) -> None:
-        self.count += 1
+        if asyncio.current_task() is self._task:
+            self.count += 1
 
     def __enter__(self) -> QueryCounter:
         for engine in self._engines:

@@ -164,7 +164,7 @@ async def open_planted_secrets(
     return await db.read(work)
 
 
-CHATGATE_BIN = str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "chatgate")
+CHATGATE_BIN = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "chatgate")
 
 
 @dataclass(frozen=True)
