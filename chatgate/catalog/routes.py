@@ -14,7 +14,14 @@ router = APIRouter(prefix="/api/v1/me", tags=["me"])
 
 
 # exclude_unset: ``enabled`` is set only in the admin view, so members' entries omit it.
-@router.get("/models", response_model=list[MyModel], response_model_exclude_unset=True)
+@router.get(
+    "/models",
+    response_model=list[MyModel],
+    response_model_exclude_unset=True,
+    summary="List the models the caller may see",
+    description="With availability and, when unavailable, the reason (e.g. "
+    "`user_api_key_required`). `enabled` appears for admins and auditors only.",
+)
 async def list_my_models(ctx: Context = requires(Permission.AUTHENTICATED)) -> list[MyModel]:
     async def work(session: AsyncSession) -> list[MyModel]:
         return await service.list_my_models(session, ctx.user, ctx.runtime.deployment)

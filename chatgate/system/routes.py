@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
+from fastapi.responses import PlainTextResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.api.deps import Context, requires
@@ -12,16 +13,22 @@ from chatgate.api.responses import JsonResponse
 from chatgate.authz import Permission
 from chatgate.crypto.registry import digest_states, secrets_per_digest
 from chatgate.db.migrate import current_revision, head_revision
+from chatgate.system.schemas import Health, Readiness
 
 router = APIRouter(tags=["system"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health, summary="Liveness: the process answers")
 async def healthz(_ctx: Context = requires(Permission.PUBLIC)) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="Readiness: database reachable, migrations at head, encryption keys valid",
+    responses={503: {"model": Readiness, "description": "Not ready; `checks` says why."}},
+)
 async def readyz(ctx: Context = requires(Permission.PUBLIC)) -> Response:
     checks: dict[str, Any] = {}
     keyring = ctx.runtime.keyring
@@ -62,6 +69,17 @@ async def readyz(ctx: Context = requires(Permission.PUBLIC)) -> Response:
     return JsonResponse(body, status_code=200 if ready else 503)
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    summary="Prometheus metrics",
+    responses={
+        200: {
+            "description": "Prometheus text exposition format. Labels never contain user, "
+            "token or key ids.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics(ctx: Context = requires(Permission.METRICS)) -> Response:
     return Response(ctx.runtime.metrics.render(), media_type="text/plain; version=0.0.4")
