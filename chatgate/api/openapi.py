@@ -105,6 +105,13 @@ def error_responses(*errors: int | tuple[int, str]) -> dict[int | str, dict[str,
     return responses
 
 
+# For operations that seal a secret (chatgate.api.errors answers PrimaryKeyRevoked so).
+SECRETS_UNAVAILABLE = (
+    503,
+    "`encryption_key_revoked`: this server's primary encryption key is revoked; secrets "
+    "cannot be stored.",
+)
+
 NO_CONTENT: dict[int | str, dict[str, Any]] = {204: {"description": "Done; no content."}}
 
 

@@ -58,8 +58,8 @@ class ErrorBody(BaseModel):
     )
     detail: Any = Field(
         default=None,
-        description="More about the error, or null. For 422 `invalid_request`: a list of "
-        "`{field, message}`, one per problem; for rule violations (400/409): `{field}` "
-        "naming the offending field when there is one.",
+        description="More about the error, or null. For 422 `invalid_request`: a list of `{field, "
+        "message}`, one per problem; for rule violations (400/409): `{field}` naming the offending "
+        "field when there is one.",
         examples=[[{"field": "name", "message": "field required"}]],
     )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.api.deps import Context, requires
-from chatgate.api.openapi import NO_CONTENT, error_responses
+from chatgate.api.openapi import NO_CONTENT, SECRETS_UNAVAILABLE, error_responses
 from chatgate.authz import Permission
 from chatgate.errors import not_found
 from chatgate.providers import key_pool, service
@@ -83,10 +83,7 @@ async def list_providers(ctx: Context = requires(Permission.ADMIN_READ)) -> list
             "`central_key_missing`, `timeout_invalid`.",
         ),
         (409, "`name_taken`."),
-        (
-            503,
-            "`encryption_key_revoked`: the primary encryption key is revoked; secrets cannot be stored.",
-        ),
+        SECRETS_UNAVAILABLE,
     ),
 )
 async def create_provider(
@@ -138,10 +135,7 @@ async def get_provider(
             "`name_taken`; `use_key_endpoints`: the pool holds several keys; "
             "`keys_bound_to_origin`: the origin changes while keys are stored.",
         ),
-        (
-            503,
-            "`encryption_key_revoked`: the primary encryption key is revoked; secrets cannot be stored.",
-        ),
+        SECRETS_UNAVAILABLE,
     ),
 )
 async def update_provider(
@@ -224,10 +218,7 @@ async def list_provider_keys(
     responses=error_responses(
         (400, "`api_key_invalid`: empty, too long or with control characters."),
         404,
-        (
-            503,
-            "`encryption_key_revoked`: the primary encryption key is revoked; secrets cannot be stored.",
-        ),
+        SECRETS_UNAVAILABLE,
     ),
 )
 async def add_provider_key(
@@ -250,10 +241,7 @@ async def add_provider_key(
         (400, "`api_key_invalid`: empty, too long or with control characters."),
         404,
         (409, "`last_usable_key`: disabling it would leave no usable key; `?force=true`."),
-        (
-            503,
-            "`encryption_key_revoked`: the primary encryption key is revoked; secrets cannot be stored.",
-        ),
+        SECRETS_UNAVAILABLE,
     ),
 )
 async def update_provider_key(

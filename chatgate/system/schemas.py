@@ -20,6 +20,6 @@ class Readiness(BaseModel):
     )
     key_undecryptable: dict[str, int] | None = Field(
         default=None,
-        description="Present when some secrets are sealed under a key digest this replica "
-        "has no key for: digest → number of secrets (they fail one by one; not unready).",
+        description="Present when some secrets are sealed under a key digest this replica has no "
+        "key for: digest → number of secrets (they fail one by one; not unready).",
     )

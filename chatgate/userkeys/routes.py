@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.api.deps import Context, requires
-from chatgate.api.openapi import NO_CONTENT, error_responses
+from chatgate.api.openapi import NO_CONTENT, SECRETS_UNAVAILABLE, error_responses
 from chatgate.authz import Permission
 from chatgate.errors import not_found
 from chatgate.userkeys import service
@@ -52,10 +52,7 @@ async def list_provider_keys(
             "(empty, too long, control characters).",
         ),
         404,
-        (
-            503,
-            "`encryption_key_revoked`: the primary encryption key is revoked; secrets cannot be stored.",
-        ),
+        SECRETS_UNAVAILABLE,
     ),
 )
 async def put_provider_key(
