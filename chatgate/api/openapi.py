@@ -53,14 +53,14 @@ ERROR_MEANINGS: dict[int, str] = {
 }
 
 TAGS: list[dict[str, str]] = [
-    {"name": "users", "description": "Users and their API tokens (SPEC §13, §14)."},
-    {"name": "providers", "description": "Provider configs and central key pools (§3, §8)."},
-    {"name": "models", "description": "Model configs (§4)."},
-    {"name": "me", "description": "What the caller sees and owns: models, own keys (§6)."},
-    {"name": "system", "description": "Health, readiness and metrics (§12)."},
+    {"name": "users", "description": "Users and their API tokens."},
+    {"name": "providers", "description": "Provider configs and their central key pools."},
+    {"name": "models", "description": "Model configs: what clients ask for as `model`."},
+    {"name": "me", "description": "What the caller sees and owns: models, own provider keys."},
+    {"name": "system", "description": "Health, readiness and metrics."},
     {
         "name": "gateway (OpenAI-compatible)",
-        "description": "The `/v1` gateway for OpenAI SDKs; errors in OpenAI's shape (§9).",
+        "description": "The `/v1` gateway for OpenAI SDKs; errors in OpenAI's shape.",
     },
 ]
 
@@ -207,6 +207,11 @@ def build_openapi(app: FastAPI, *, metrics_public: bool) -> dict[str, Any]:
     components: dict[str, Any] = document.setdefault("components", {})
     schemas: dict[str, Any] = components.setdefault("schemas", {})
     schemas.update(gateway_schemas)
+    for schema in schemas.values():
+        # Model docstrings are the schemas' descriptions; they quote code as ``x`` (house
+        # style), which Markdown renders as `x`.
+        if isinstance(schema.get("description"), str):
+            schema["description"] = schema["description"].replace("``", "`")
     schemas.setdefault("ErrorBody", ErrorBody.model_json_schema(ref_template=ERROR_SCHEMA_REF))
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)

@@ -43,9 +43,11 @@ class ResponseBody(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+# Built by chatgate.api.errors (SPEC §12); declared here so the OpenAPI document describes
+# the body clients really get. The docstring is the public description.
 class ErrorBody(BaseModel):
-    """The body of every error under ``/api/v1`` (SPEC §12); built by ``chatgate.api.errors``,
-    declared here so the OpenAPI document describes the shape clients really get."""
+    """The body of every error under `/api/v1`: a stable `code`, a `message` for people,
+    and `detail` (null, or more about the error)."""
 
     code: str = Field(
         description="Stable machine-readable error code, e.g. `not_found`, `invalid_request`, "
@@ -57,7 +59,6 @@ class ErrorBody(BaseModel):
         examples=["provider config not found"],
     )
     detail: Any = Field(
-        default=None,
         description="More about the error, or null. For 422 `invalid_request`: a list of `{field, "
         "message}`, one per problem; for rule violations (400/409): `{field}` naming the offending "
         "field when there is one.",

@@ -184,7 +184,7 @@ class OpenAIError(BaseModel):
 
 
 class OpenAIErrorBody(BaseModel):
-    """Every error under ``/v1`` (SPEC §9), in the shape OpenAI SDKs parse."""
+    """Every error under ``/v1``, in the shape OpenAI SDKs parse."""
 
     error: OpenAIError = Field(description="The error.")
 
@@ -272,7 +272,7 @@ def _models_operation() -> dict[str, Any]:
         "tags": ["gateway (OpenAI-compatible)"],
         "summary": "List the models available to the caller",
         "description": "OpenAI's list shape: every model config the caller may use now, "
-        "ordered by name (SPEC §9).",
+        "ordered by name.",
         "operationId": "v1_list_models",
         "security": [{"bearerAuth": []}],
         "responses": {
@@ -318,7 +318,7 @@ def _chat_operation() -> dict[str, Any]:
         "summary": "Create a chat completion (OpenAI-compatible)",
         "description": "Point an OpenAI SDK at `<server>/v1` with a chatgate token as its "
         "API key. chatgate resolves the model's candidates and keys, translates to the "
-        "provider family's protocol and fails over before the first byte (SPEC §9). "
+        "provider family's protocol and fails over before the first byte. "
         "With `stream: true` the answer is `text/event-stream`: one "
         "`data: <chat.completion.chunk>` event per chunk, then `data: [DONE]`.",
         "operationId": "v1_create_chat_completion",

@@ -295,7 +295,7 @@ class ProviderKeyCreate(RequestBody):
 
 class ProviderKeyUpdate(RequestBody):
     """Every field optional; absent = unchanged (none of them may be ``null``). A new
-    ``api_key`` or ``enabled: true`` resets the key to ``active`` (SPEC §8)."""
+    ``api_key`` or ``enabled: true`` resets the key to ``active``."""
 
     label: str | None = Field(
         default=None, max_length=_LABEL, description="The new label; absent = unchanged."

@@ -111,13 +111,16 @@ async def test_every_field_and_parameter_is_described(env: Env) -> None:
         if not parameter.get("description")
     ]
     assert undescribed == []
+    # Written for API users: no references to the internal spec, no reStructuredText.
+    assert "§" not in str(document)
+    assert "``" not in str(document)
 
 
 async def test_api_errors_are_documented_with_chatgates_error_body(env: Env) -> None:
     document = await openapi(env)
     schemas = document["components"]["schemas"]
     assert set(schemas["ErrorBody"]["properties"]) == {"code", "message", "detail"}
-    assert set(schemas["ErrorBody"]["required"]) == {"code", "message"}
+    assert set(schemas["ErrorBody"]["required"]) == {"code", "message", "detail"}
     # FastAPI's 422 shape is not what chatgate answers: it must not be promised anywhere.
     assert "HTTPValidationError" not in str(document)
     problems = []
