@@ -16,6 +16,7 @@ Rules this module keeps, each checked by ``tests/contract/test_openapi.py``:
 
 from __future__ import annotations
 
+import re
 from importlib.resources import files
 from typing import Any
 
@@ -89,6 +90,34 @@ PARAMETER_DESCRIPTIONS: dict[str, str] = {
 }
 
 
+# What an example of each status shows when the operation names no code of its own; the
+# messages of 401, 403 and 422 are the ones chatgate really sends.
+_DEFAULT_EXAMPLES: dict[int, dict[str, str]] = {
+    401: {"code": "unauthenticated", "message": "a valid bearer token is required"},
+    403: {"code": "forbidden", "message": "your role does not allow this"},
+    404: {"code": "not_found", "message": "… not found"},
+}
+_CODE = re.compile(r"`([a-z][a-z0-9_]*)`")
+
+
+def _example(status: int, description: str) -> dict[str, Any]:
+    """An example body for the status: the first code the description names (with its
+    explanation as the message), else the status's usual one. Swagger UI would otherwise
+    show ``"string"`` placeholders."""
+    default = _DEFAULT_EXAMPLES.get(status)
+    named = _CODE.search(description)
+    if status == 422:
+        problem = {"field": "name", "message": "field required"}
+        return {"code": "invalid_request", "message": "name: field required", "detail": [problem]}
+    if default is not None and (named is None or named.group(1) == default["code"]):
+        return {"code": default["code"], "message": default["message"], "detail": None}
+    if named is None:
+        return {"code": "error", "message": description, "detail": None}
+    explained = re.match(r":\s*([^;]+?)\.?(?:;|$)", description[named.end() :])
+    message = explained.group(1) if explained else "what went wrong, for people"
+    return {"code": named.group(1), "message": message, "detail": None}
+
+
 def error_responses(*errors: int | tuple[int, str]) -> dict[int | str, dict[str, Any]]:
     """The ``responses=`` of a route: each status with ``ErrorBody``, described by its
     default meaning or by the text given with it (``(409, "`name_taken`: ...")``).
@@ -98,9 +127,11 @@ def error_responses(*errors: int | tuple[int, str]) -> dict[int | str, dict[str,
     responses: dict[int | str, dict[str, Any]] = {}
     for error in errors:
         status, description = error if isinstance(error, tuple) else (error, None)
+        text = description or ERROR_MEANINGS[status]
         responses[status] = {
             "model": ErrorBody,
-            "description": description or ERROR_MEANINGS[status],
+            "description": text,
+            "content": {"application/json": {"example": _example(status, text)}},
         }
     return responses
 
@@ -118,7 +149,12 @@ NO_CONTENT: dict[int | str, dict[str, Any]] = {204: {"description": "Done; no co
 def _error_response(status: int) -> dict[str, Any]:
     return {
         "description": ERROR_MEANINGS[status],
-        "content": {"application/json": {"schema": {"$ref": ERROR_SCHEMA_REF}}},
+        "content": {
+            "application/json": {
+                "schema": {"$ref": ERROR_SCHEMA_REF},
+                "example": _example(status, ERROR_MEANINGS[status]),
+            }
+        },
     }
 
 
@@ -160,6 +196,11 @@ def _document_route(
             who = f"**Who may call**: {_WHO[permission]}."
             text = operation.get("description")
             operation["description"] = f"{text}\n\n{who}" if text else who
+    for response in responses.values():
+        example = response.get("content", {}).get("application/json", {}).get("example")
+        if isinstance(example, dict) and "code" in example:
+            # FastAPI drops None values from the responses routes declare: restore detail.
+            example.setdefault("detail", None)
     validation = responses.get("422")
     if validation is not None and "HTTPValidationError" in str(validation):
         del responses["422"]  # FastAPI's default: its shape is not chatgate's

@@ -52,15 +52,12 @@ class ErrorBody(BaseModel):
     code: str = Field(
         description="Stable machine-readable error code, e.g. `not_found`, `invalid_request`, "
         "`name_taken`, `unauthenticated`, `forbidden`.",
-        examples=["not_found"],
     )
     message: str = Field(
         description="A sentence a person understands; never contains a secret.",
-        examples=["provider config not found"],
     )
     detail: Any = Field(
         description="More about the error, or null. For 422 `invalid_request`: a list of `{field, "
         "message}`, one per problem; for rule violations (400/409): `{field}` naming the offending "
         "field when there is one.",
-        examples=[[{"field": "name", "message": "field required"}]],
     )

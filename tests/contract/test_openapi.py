@@ -131,9 +131,12 @@ async def test_api_errors_are_documented_with_chatgates_error_body(env: Env) -> 
         if not errors:
             problems.append(f"{method} {path}: no error responses")
         for status, response in errors.items():
-            schema = response.get("content", {}).get("application/json", {}).get("schema")
-            if schema != {"$ref": ERROR_REF}:
-                problems.append(f"{method} {path} {status}: {schema}")
+            body = response.get("content", {}).get("application/json", {})
+            if body.get("schema") != {"$ref": ERROR_REF}:
+                problems.append(f"{method} {path} {status}: {body.get('schema')}")
+            # The example Swagger UI shows has the body's real shape.
+            if set(body.get("example", {})) != {"code", "message", "detail"}:
+                problems.append(f"{method} {path} {status} example: {body.get('example')}")
         if operation.get("security") and "401" not in errors:
             problems.append(f"{method} {path}: needs a token but documents no 401")
     assert problems == []
