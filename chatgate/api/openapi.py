@@ -37,6 +37,14 @@ from chatgate.gateway.openapi import gateway_openapi
 ERROR_SCHEMA_REF = "#/components/schemas/ErrorBody"
 BEARER_SCHEME = "bearerAuth"
 DOCS_STATIC = "/docs/static"
+# The docs pages load nothing from elsewhere, and the browser enforces it: ReDoc's bundle
+# would otherwise fetch its logo from its vendor's CDN. 'unsafe-inline' only because
+# FastAPI's pages start Swagger UI / ReDoc from an inline <script> (and the bundles inject
+# styles); blob: for ReDoc's search worker.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'"
+)
 
 # The default meaning of each error status on /api/v1 (SPEC §3 status rules, §13);
 # operations add the codes that are theirs.
@@ -285,7 +293,7 @@ def install_openapi(app: FastAPI) -> None:
     # permission system (the route matrix test lists them), root_path aware.
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=f"{root}{app.openapi_url}",
             title=f"{app.title} API",
             swagger_js_url=f"{root}{DOCS_STATIC}/swagger-ui-bundle.js",
@@ -293,16 +301,20 @@ def install_openapi(app: FastAPI) -> None:
             swagger_favicon_url=f"{root}{DOCS_STATIC}/favicon.png",
             oauth2_redirect_url=None,
         )
+        page.headers["content-security-policy"] = DOCS_CSP
+        return page
 
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
-        return get_redoc_html(
+        page = get_redoc_html(
             openapi_url=f"{root}{app.openapi_url}",
             title=f"{app.title} API",
             redoc_js_url=f"{root}{DOCS_STATIC}/redoc.standalone.js",
             redoc_favicon_url=f"{root}{DOCS_STATIC}/favicon.png",
             with_google_fonts=False,
         )
+        page.headers["content-security-policy"] = DOCS_CSP
+        return page
 
     app.add_route("/docs", swagger_ui, include_in_schema=False)
     app.add_route("/redoc", redoc, include_in_schema=False)

@@ -255,6 +255,11 @@ async def test_docs_pages_load_only_files_chatgate_serves(
     response = await env.client.get(page)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
+    # The browser itself refuses anything from elsewhere (ReDoc's bundle asks its vendor's
+    # CDN for a logo).
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "http" not in policy
     html = response.text
     assert marker in html
     assert "/openapi.json" in html
