@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.api.deps import Context, requires
@@ -13,7 +14,32 @@ from chatgate.api.responses import JsonResponse
 from chatgate.authz import Permission
 from chatgate.crypto.registry import digest_states, secrets_per_digest
 from chatgate.db.migrate import current_revision, head_revision
-from chatgate.system.schemas import Health, Readiness
+
+
+# The bodies, for the OpenAPI document (readyz builds its own; kept here, beside the one
+# route that builds it, so a new field is not forgotten).
+class Health(BaseModel):
+    status: Literal["ok"] = Field(description="Always `ok`: the process answers.")
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unready"] = Field(
+        description="`ready` when every check is `ok` (200), else `unready` (503)."
+    )
+    checks: dict[str, str] = Field(
+        description="Each check (`database`, `migrations`, `encryption_keys`, …): `ok`, or why not."
+    )
+    change_feed: dict[str, Any] | None = Field(
+        default=None,
+        description="How this replica hears of changes other processes commit (`mode`, "
+        "`connected`, `down_for_s`, …), on servers that have a change feed.",
+    )
+    key_undecryptable: dict[str, int] | None = Field(
+        default=None,
+        description="Present when some secrets are sealed under a key digest this replica has no "
+        "key for: digest → number of secrets (they fail one by one; not unready).",
+    )
+
 
 router = APIRouter(tags=["system"])
 
