@@ -12,6 +12,7 @@ from chatgate.api.middleware import RequestMiddleware
 from chatgate.api.openapi import install_openapi
 from chatgate.api.responses import JsonResponse
 from chatgate.catalog.routes import router as catalog_router
+from chatgate.gateway.openapi import gateway_openapi
 from chatgate.gateway.wiring import build_gateway, running
 from chatgate.models.routes import router as models_router
 from chatgate.providers.routes import router as providers_router
@@ -50,6 +51,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(userkeys_router)
     gateway_routes = gateway.routes()
     app.router.routes.extend(gateway_routes)
-    install_openapi(app)
+    install_openapi(app, describe_raw_routes=gateway_openapi)
     app.add_middleware(RequestMiddleware, metrics=runtime.metrics, fast_routes=gateway_routes)
     return app

@@ -8,8 +8,9 @@ Rules this module keeps, each checked by ``tests/contract/test_openapi.py``:
 - Who may call an operation is read from its ``Requires`` dependency, the same declaration
   that enforces it, so the document's security, 401 and 403 cannot drift from behaviour.
   Documentation only: authentication itself stays in ``chatgate.api.deps``.
-- The ``/v1`` gateway (raw ASGI, invisible to FastAPI) is added from
-  ``chatgate.gateway.openapi``, for the gateway routes the app really serves.
+- Plain ASGI routes (the ``/v1`` gateway), invisible to FastAPI, are described by the
+  function ``install_openapi`` is given (``chatgate.gateway.openapi``, wired in
+  ``create_app``: ``api`` never imports the gateway), for the routes the app really serves.
 - The docs pages load Swagger UI and ReDoc from files chatgate serves itself (the
   ``fastapi-offline`` package ships them), never from a CDN: ``/docs`` works offline.
 """
@@ -17,6 +18,7 @@ Rules this module keeps, each checked by ``tests/contract/test_openapi.py``:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from importlib.resources import files
 from typing import Any
 
@@ -32,7 +34,6 @@ from starlette.responses import HTMLResponse
 from chatgate.api.deps import Requires
 from chatgate.api.schemas import ErrorBody
 from chatgate.authz import Permission
-from chatgate.gateway.openapi import gateway_openapi
 
 ERROR_SCHEMA_REF = "#/components/schemas/ErrorBody"
 BEARER_SCHEME = "bearerAuth"
@@ -225,7 +226,14 @@ def _describe_parameters(operation: dict[str, Any]) -> None:
                 parameter["description"] = description
 
 
-def build_openapi(app: FastAPI, *, metrics_public: bool) -> dict[str, Any]:
+# Given the (method, path) of the plain routes the app serves, their OpenAPI paths and the
+# component schemas those reference.
+DescribeRawRoutes = Callable[[set[tuple[str, str]]], tuple[dict[str, Any], dict[str, Any]]]
+
+
+def build_openapi(
+    app: FastAPI, *, metrics_public: bool, describe_raw_routes: DescribeRawRoutes
+) -> dict[str, Any]:
     document = get_openapi(
         title=app.title,
         version=app.version,
@@ -251,11 +259,11 @@ def build_openapi(app: FastAPI, *, metrics_public: bool) -> dict[str, Any]:
                 continue
             _document_route(operation, route, permission, metrics_public)
             _describe_parameters(operation)
-    gateway_paths, gateway_schemas = gateway_openapi(served)
-    paths.update(gateway_paths)
+    raw_paths, raw_schemas = describe_raw_routes(served)
+    paths.update(raw_paths)
     components: dict[str, Any] = document.setdefault("components", {})
     schemas: dict[str, Any] = components.setdefault("schemas", {})
-    schemas.update(gateway_schemas)
+    schemas.update(raw_schemas)
     for schema in schemas.values():
         # Model docstrings are the schemas' descriptions; they quote code as ``x`` (house
         # style), which Markdown renders as `x`.
@@ -275,14 +283,17 @@ def build_openapi(app: FastAPI, *, metrics_public: bool) -> dict[str, Any]:
     return document
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(app: FastAPI, describe_raw_routes: DescribeRawRoutes) -> None:
     """Replace FastAPI's document and docs pages (create the app with ``docs_url=None,
-    redoc_url=None``). Call after every route is added: the document is built once."""
+    redoc_url=None``). Call after every route is added: the document is built once.
+    ``describe_raw_routes`` documents the plain ASGI routes that declare a permission."""
     metrics_public = bool(app.state.runtime.settings.metrics_public)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = build_openapi(app, metrics_public=metrics_public)
+            app.openapi_schema = build_openapi(
+                app, metrics_public=metrics_public, describe_raw_routes=describe_raw_routes
+            )
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
