@@ -9,8 +9,10 @@ from fastapi import FastAPI
 
 from chatgate.api.errors import install_error_handlers
 from chatgate.api.middleware import RequestMiddleware
+from chatgate.api.openapi import install_openapi
 from chatgate.api.responses import JsonResponse
 from chatgate.catalog.routes import router as catalog_router
+from chatgate.gateway.openapi import gateway_openapi
 from chatgate.gateway.router import GatewayRouter
 from chatgate.gateway.wiring import build_gateway, running
 from chatgate.models.routes import router as models_router
@@ -33,6 +35,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(
         title="chatgate",
         version="0.1.0",
+        docs_url=None,  # chatgate serves its own, offline (chatgate.api.openapi)
+        redoc_url=None,
         default_response_class=JsonResponse,
         strict_content_type=False,
         lifespan=lifespan,
@@ -48,6 +52,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(userkeys_router)
     gateway_routes = gateway.routes()
     app.router.routes.extend(gateway_routes)
+    install_openapi(app, describe_raw_routes=gateway_openapi)
     app.add_middleware(
         RequestMiddleware, metrics=runtime.metrics, gateway=GatewayRouter(gateway_routes)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 
@@ -41,3 +41,23 @@ class NulFreeRequestBody(RequestBody):
 
 class ResponseBody(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+# Built by chatgate.api.errors (SPEC §12); declared here so the OpenAPI document describes
+# the body clients really get. The docstring is the public description.
+class ErrorBody(BaseModel):
+    """The body of every error under `/api/v1`: a stable `code`, a `message` for people,
+    and `detail` (null, or more about the error)."""
+
+    code: str = Field(
+        description="Stable machine-readable error code, e.g. `not_found`, `invalid_request`, "
+        "`name_taken`, `unauthenticated`, `forbidden`.",
+    )
+    message: str = Field(
+        description="A sentence a person understands; never contains a secret.",
+    )
+    detail: Any = Field(
+        description="More about the error, or null. For 422 `invalid_request`: a list of `{field, "
+        "message}`, one per problem; for rule violations (400/409): `{field}` naming the offending "
+        "field when there is one.",
+    )

@@ -47,15 +47,37 @@ _HEADER_NAME_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvw
 class ModelOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
-    stop: str | list[str] | None = None
-    reasoning_effort: str | None = Field(default=None, max_length=32)
-    extra_headers: dict[str, str] | None = Field(default=None, max_length=64)
-    extra_body: dict[str, Any] | None = Field(default=None, max_length=64)
+    temperature: float | None = Field(default=None, description="Sampling temperature (0 to 2).")
+    top_p: float | None = Field(default=None, description="Nucleus sampling (0 to 1).")
+    max_tokens: int | None = Field(
+        default=None,
+        description="Upper bound on generated tokens; a request's `max_tokens` or "
+        "`max_completion_tokens` suppresses it.",
+    )
+    presence_penalty: float | None = Field(default=None, description="Presence penalty (-2 to 2).")
+    frequency_penalty: float | None = Field(
+        default=None, description="Frequency penalty (-2 to 2)."
+    )
+    stop: str | list[str] | None = Field(
+        default=None, description="A stop sequence, or a list of up to 4."
+    )
+    reasoning_effort: str | None = Field(
+        default=None,
+        max_length=32,
+        description="For reasoning models, e.g. `low`, `medium`, `high`.",
+    )
+    extra_headers: dict[str, str] | None = Field(
+        default=None,
+        max_length=64,
+        description="Headers added to upstream requests; credentials and framing headers are "
+        "refused (400 `header_not_allowed`).",
+    )
+    extra_body: dict[str, Any] | None = Field(
+        default=None,
+        max_length=64,
+        description="Fields merged shallowly into the upstream body; may not set `model`, "
+        "`messages`, `stream` or `stream_options`.",
+    )
 
     @field_validator("stop")
     @classmethod

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from chatgate.api.deps import Context, requires
+from chatgate.api.openapi import NO_CONTENT, SECRETS_UNAVAILABLE, error_responses
 from chatgate.authz import Permission
 from chatgate.errors import uuid_or_404
 from chatgate.providers import key_pool, service
@@ -32,19 +33,48 @@ def parse_key_id(raw: str) -> uuid.UUID:
     return uuid_or_404(raw, "provider key")
 
 
-@router.get("/provider-families", response_model=list[ProviderFamilyOut])
+@router.get(
+    "/provider-families",
+    response_model=list[ProviderFamilyOut],
+    summary="List provider families",
+    description="Every family chatgate speaks, its default base URL (null when it has "
+    "none) and whether the deployment provides a key for it.",
+)
 async def list_provider_families(
     ctx: Context = requires(Permission.ADMIN_READ),
 ) -> list[ProviderFamilyOut]:
     return service.list_families(ctx.runtime.deployment)
 
 
-@router.get("/providers", response_model=list[ProviderOut])
+@router.get(
+    "/providers",
+    response_model=list[ProviderOut],
+    summary="List provider configs",
+    description="Ordered by family, then precedence. A family with a deployment key but no "
+    "provider config has a read-only entry with `source: deployment` and `id: null`.",
+)
 async def list_providers(ctx: Context = requires(Permission.ADMIN_READ)) -> list[ProviderOut]:
     return await ctx.read(service.list_providers, ctx.runtime.deployment)
 
 
-@router.post("/providers", status_code=201, response_model=ProviderOut)
+@router.post(
+    "/providers",
+    status_code=201,
+    response_model=ProviderOut,
+    summary="Create a provider config",
+    description="`api_key`, when given, becomes the first central pool key (label "
+    "`primary`). No response ever contains a key.",
+    responses=error_responses(
+        (
+            400,
+            "A rule rejects a value: `family_invalid`, `name_invalid`, `base_url_invalid`, "
+            "`base_url_required`, `api_key_invalid`, `key_policy_invalid`, "
+            "`central_key_missing`, `timeout_invalid`.",
+        ),
+        (409, "`name_taken`."),
+        SECRETS_UNAVAILABLE,
+    ),
+)
 async def create_provider(
     body: ProviderCreate, ctx: Context = requires(Permission.ADMIN_WRITE)
 ) -> ProviderOut:
@@ -53,7 +83,12 @@ async def create_provider(
     )
 
 
-@router.get("/providers/{provider_id}", response_model=ProviderOut)
+@router.get(
+    "/providers/{provider_id}",
+    response_model=ProviderOut,
+    summary="Get a provider config",
+    responses=error_responses(404),
+)
 async def get_provider(
     provider_id: str, ctx: Context = requires(Permission.ADMIN_READ)
 ) -> ProviderOut:
@@ -61,7 +96,30 @@ async def get_provider(
     return await ctx.read(service.get_provider, ctx.runtime.deployment, target)
 
 
-@router.patch("/providers/{provider_id}", response_model=ProviderOut)
+@router.patch(
+    "/providers/{provider_id}",
+    response_model=ProviderOut,
+    summary="Update a provider config",
+    description="Absent fields are unchanged. `api_key` replaces the primary pool key (or "
+    "adds one to an empty pool); `api_key: null` removes every stored central key; "
+    '`base_url: ""` clears it. Changing the origin of the base URL while keys are stored '
+    "needs `api_key` or `drop_keys: true`.",
+    responses=error_responses(
+        (
+            400,
+            "A rule rejects a value: `family_immutable`, `name_invalid`, `base_url_invalid`, "
+            "`base_url_required`, `api_key_invalid`, `key_policy_invalid`, "
+            "`central_key_missing`, `timeout_invalid`.",
+        ),
+        404,
+        (
+            409,
+            "`name_taken`; `use_key_endpoints`: the pool holds several keys; "
+            "`keys_bound_to_origin`: the origin changes while keys are stored.",
+        ),
+        SECRETS_UNAVAILABLE,
+    ),
+)
 async def update_provider(
     provider_id: str, body: ProviderUpdate, ctx: Context = requires(Permission.ADMIN_WRITE)
 ) -> ProviderOut:
@@ -71,7 +129,15 @@ async def update_provider(
     )
 
 
-@router.delete("/providers/{provider_id}", status_code=204)
+@router.delete(
+    "/providers/{provider_id}",
+    status_code=204,
+    summary="Delete a provider config",
+    description="One transaction: soft-deletes its model configs (and the family's unbound "
+    "ones when the family becomes unusable), ensures a default model, deletes its central "
+    "and user keys; see `delete-impact` first.",
+    responses={**NO_CONTENT, **error_responses(404)},
+)
 async def delete_provider(
     provider_id: str, ctx: Context = requires(Permission.ADMIN_WRITE)
 ) -> Response:
@@ -80,7 +146,12 @@ async def delete_provider(
     return Response(status_code=204)
 
 
-@router.get("/providers/{provider_id}/delete-impact", response_model=DeleteImpact)
+@router.get(
+    "/providers/{provider_id}/delete-impact",
+    response_model=DeleteImpact,
+    summary="Preview what deleting a provider config would do",
+    responses=error_responses(404),
+)
 async def provider_delete_impact(
     provider_id: str, ctx: Context = requires(Permission.ADMIN_READ)
 ) -> DeleteImpact:
@@ -91,7 +162,13 @@ async def provider_delete_impact(
 # -- central key pools (SPEC §8) -------------------------------------------------------------
 
 
-@router.get("/providers/{provider_id}/keys", response_model=list[ProviderKeyOut])
+@router.get(
+    "/providers/{provider_id}/keys",
+    response_model=list[ProviderKeyOut],
+    summary="List a provider config's central keys",
+    description="Never the secrets: only each key's hint (its last 4 characters).",
+    responses=error_responses(404),
+)
 async def list_provider_keys(
     provider_id: str, ctx: Context = requires(Permission.ADMIN_READ)
 ) -> list[ProviderKeyOut]:
@@ -99,7 +176,17 @@ async def list_provider_keys(
     return await ctx.read(key_pool.list_keys, target)
 
 
-@router.post("/providers/{provider_id}/keys", status_code=201, response_model=ProviderKeyOut)
+@router.post(
+    "/providers/{provider_id}/keys",
+    status_code=201,
+    response_model=ProviderKeyOut,
+    summary="Add a central key to a provider config's pool",
+    responses=error_responses(
+        (400, "`api_key_invalid`: empty, too long or with control characters."),
+        404,
+        SECRETS_UNAVAILABLE,
+    ),
+)
 async def add_provider_key(
     provider_id: str, body: ProviderKeyCreate, ctx: Context = requires(Permission.ADMIN_WRITE)
 ) -> ProviderKeyOut:
@@ -107,7 +194,18 @@ async def add_provider_key(
     return await ctx.write(key_pool.add_key, ctx.user, ctx.runtime.keyring, target, body)
 
 
-@router.patch("/providers/{provider_id}/keys/{key_id}", response_model=ProviderKeyOut)
+@router.patch(
+    "/providers/{provider_id}/keys/{key_id}",
+    response_model=ProviderKeyOut,
+    summary="Relabel, enable, disable or replace a central key",
+    description="A new `api_key` or `enabled: true` resets the key's state to `active`.",
+    responses=error_responses(
+        (400, "`api_key_invalid`: empty, too long or with control characters."),
+        404,
+        (409, "`last_usable_key`: disabling it would leave no usable key; `?force=true`."),
+        SECRETS_UNAVAILABLE,
+    ),
+)
 async def update_provider_key(
     provider_id: str,
     key_id: str,
@@ -129,7 +227,17 @@ async def update_provider_key(
     )
 
 
-@router.delete("/providers/{provider_id}/keys/{key_id}", status_code=204)
+@router.delete(
+    "/providers/{provider_id}/keys/{key_id}",
+    status_code=204,
+    summary="Delete a central key",
+    responses={
+        **NO_CONTENT,
+        **error_responses(
+            404, (409, "`last_usable_key`: it is the last usable key; `?force=true`.")
+        ),
+    },
+)
 async def delete_provider_key(
     provider_id: str,
     key_id: str,

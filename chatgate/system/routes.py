@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.api.deps import Context, requires
@@ -13,16 +15,47 @@ from chatgate.authz import Permission
 from chatgate.db.migrate import current_revision, head_revision
 from chatgate.encryption.registry import digest_states, secrets_per_digest
 
+
+# The bodies, for the OpenAPI document (readyz builds its own; kept here, beside the one
+# route that builds it, so a new field is not forgotten).
+class Health(BaseModel):
+    status: Literal["ok"] = Field(description="Always `ok`: the process answers.")
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unready"] = Field(
+        description="`ready` when every check is `ok` (200), else `unready` (503)."
+    )
+    checks: dict[str, str] = Field(
+        description="Each check (`database`, `migrations`, `encryption_keys`, …): `ok`, or why not."
+    )
+    change_feed: dict[str, Any] | None = Field(
+        default=None,
+        description="How this replica hears of changes other processes commit (`mode`, "
+        "`connected`, `down_for_s`, …), on servers that have a change feed.",
+    )
+    key_undecryptable: dict[str, int] | None = Field(
+        default=None,
+        description="Present when some secrets are sealed under a key digest this replica has no "
+        "key for: digest → number of secrets (they fail one by one; not unready).",
+    )
+
+
 router = APIRouter(tags=["system"])
 CHANGE_FEED_GRACE_S = 5.0
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health, summary="Liveness: the process answers")
 async def healthz(_ctx: Context = requires(Permission.PUBLIC)) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="Readiness: database reachable, migrations at head, encryption keys valid",
+    responses={503: {"model": Readiness, "description": "Not ready; `checks` says why."}},
+)
 async def readyz(ctx: Context = requires(Permission.PUBLIC)) -> Response:
     checks: dict[str, Any] = {}
     keyring = ctx.runtime.keyring
@@ -73,6 +106,17 @@ async def readyz(ctx: Context = requires(Permission.PUBLIC)) -> Response:
     return JsonResponse(body, status_code=200 if ready else 503)
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    summary="Prometheus metrics",
+    responses={
+        200: {
+            "description": "Prometheus text exposition format. Labels never contain user, "
+            "token or key ids.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics(ctx: Context = requires(Permission.METRICS)) -> Response:
     return Response(ctx.runtime.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -14,44 +14,76 @@ GrantableRole = Literal["owner", "admin", "auditor", "member"]
 
 
 class UserCreate(NulFreeRequestBody):
-    username: str = Field(max_length=200)
-    role: GrantableRole = "member"
-    display_name: str = Field(default="", max_length=200)
+    username: str = Field(
+        max_length=200, description="Lower-cased, then `[a-z0-9][a-z0-9._-]{0,63}`; unique."
+    )
+    role: GrantableRole = Field(
+        default="member",
+        description="`admin`, `auditor` or `member` (`owner` cannot be granted: 403).",
+    )
+    display_name: str = Field(
+        default="", max_length=200, description="A name for people; may be empty."
+    )
 
 
 class UserUpdate(NulFreeRequestBody):
-    role: GrantableRole | None = None
-    disabled: bool | None = None
-    display_name: str | None = Field(default=None, max_length=200)
+    role: GrantableRole | None = Field(
+        default=None, description="The new role; absent = unchanged."
+    )
+    disabled: bool | None = Field(
+        default=None,
+        description="`true` disables the user: their tokens stop working; absent = unchanged.",
+    )
+    display_name: str | None = Field(
+        default=None, max_length=200, description="The new display name; absent = unchanged."
+    )
 
 
 class UserOut(ResponseBody):
-    id: uuid.UUID
-    username: str
-    display_name: str
-    role: str
-    disabled: bool
-    created_at: datetime
-    updated_at: datetime
+    id: uuid.UUID = Field(description="The user's id.")
+    username: str = Field(description="The unique, lower-case username.")
+    display_name: str = Field(description="A name for people; may be empty.")
+    role: str = Field(description="`owner`, `admin`, `auditor` or `member`.")
+    disabled: bool = Field(description="A disabled user's tokens are refused.")
+    created_at: datetime = Field(description="When the user was created, in UTC (ISO 8601).")
+    updated_at: datetime = Field(description="When the user last changed, in UTC (ISO 8601).")
 
 
 class TokenCreate(NulFreeRequestBody):
-    name: str = Field(min_length=1, max_length=100)
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        description="What the token is for, e.g. the machine or script using it.",
+    )
+    expires_in_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Days until the token expires (1 to 3650); null or absent = never.",
+    )
 
 
 class TokenCreated(ResponseBody):
-    id: uuid.UUID
-    name: str
-    token: str
-    expires_at: datetime | None
+    id: uuid.UUID = Field(description="The token's id (to revoke it).")
+    name: str = Field(description="The name given.")
+    token: str = Field(description="The token (`cgt_…`): shown in this response only, never again.")
+    expires_at: datetime | None = Field(
+        description="When it expires, in UTC (ISO 8601); null = never."
+    )
 
 
 class TokenOut(ResponseBody):
-    id: uuid.UUID
-    user_id: uuid.UUID
-    name: str
-    created_by: uuid.UUID | None
-    created_at: datetime
-    last_used_at: datetime | None
-    expires_at: datetime | None
+    id: uuid.UUID = Field(description="The token's id.")
+    user_id: uuid.UUID = Field(description="The user the token belongs to.")
+    name: str = Field(description="What the token is for.")
+    created_by: uuid.UUID | None = Field(
+        description="Who created it (the user, or an admin); null when created by the CLI."
+    )
+    created_at: datetime = Field(description="When it was created, in UTC (ISO 8601).")
+    last_used_at: datetime | None = Field(
+        description="When it was last used (updated at most once a minute), in UTC (ISO 8601); "
+        "null = never."
+    )
+    expires_at: datetime | None = Field(
+        description="When it expires, in UTC (ISO 8601); null = never."
+    )

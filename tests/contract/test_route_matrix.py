@@ -69,8 +69,11 @@ ADMIN_OR_SELF: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
-# FastAPI's own documentation routes (plain Starlette routes, public by design, SPEC §12).
-DOC_ROUTES = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+# The documentation routes (plain Starlette routes and the mount serving Swagger UI's and
+# ReDoc's files, public by design, SPEC §12).
+DOC_ROUTES = frozenset(
+    {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/docs/static"}
+)
 
 ROLES = ("anonymous", "member", "other_member", "auditor", "admin")
 
