@@ -8,6 +8,7 @@ hot path never validates with them (``chatgate.gateway.body`` checks ``model``,
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -342,6 +343,8 @@ def _chat_operation() -> dict[str, Any]:
     }
 
 
+_CONVERTER = re.compile(r"\{(\w+):\w+\}")
+
 # (method, path) -> the operation, for each gateway route chatgate may serve.
 _OPERATIONS = {
     ("GET", "/v1/models"): _models_operation,
@@ -354,8 +357,10 @@ def gateway_openapi(served: set[tuple[str, str]]) -> tuple[dict[str, Any], dict[
     """The paths and component schemas for the gateway routes in ``served`` (method, path):
     only what the app really serves is documented."""
     paths: dict[str, Any] = {}
+    # OpenAPI paths carry no converters: ``{model:path}`` is documented as ``{model}``.
+    plain = {(method, _CONVERTER.sub(r"{\1}", path)) for method, path in served}
     for (method, path), build in _OPERATIONS.items():
-        if (method, path) in served:
+        if (method, path) in plain:
             paths.setdefault(path, {})[method.lower()] = build()
     _, schema = models_json_schema(SCHEMA_MODELS, ref_template=_REF)
     return paths, dict(schema.get("$defs", {}))
