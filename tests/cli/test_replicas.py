@@ -90,6 +90,53 @@ async def follow_changes_made_elsewhere(
     await eventually(token_refused)
 
 
+async def snapshot_generation(served: ServeProcess) -> int:
+    async with httpx.AsyncClient(base_url=served.base_url) as client:
+        return int((await client.get("/readyz")).json()["change_feed"]["snapshot_generation"])
+
+
+async def chat(served: ServeProcess, token: str) -> None:
+    async with httpx.AsyncClient(base_url=served.base_url, timeout=10) as client:
+        answer = await client.post(
+            "/v1/chat/completions",
+            json={"model": "chat", "messages": [{"role": "user", "content": "hi"}]},
+            headers={"authorization": f"Bearer {token}"},
+        )
+    assert answer.status_code == 200, answer.text
+
+
+async def a_cooldown_seen_by_one_is_honoured_by_the_other(
+    first: ServeProcess, second: ServeProcess, owner: str, fake: FakeUpstream
+) -> None:
+    """Replica A gets a 429 (Retry-After 300) for one pool key: replica B stops using it."""
+    generation = await snapshot_generation(second)
+    async with httpx.AsyncClient(base_url=first.base_url, timeout=10) as client:
+        auth = {"authorization": f"Bearer {owner}"}
+        [provider] = (await client.get("/api/v1/providers", headers=auth)).json()
+        added = await client.post(
+            f"/api/v1/providers/{provider['id']}/keys",
+            json={"label": "second", "api_key": "sk-replica-second"},
+            headers=auth,
+        )
+        assert added.status_code == 201, added.text
+
+    async def second_reloaded() -> bool:
+        return await snapshot_generation(second) > generation
+
+    await eventually(second_reloaded)  # B has the second key: it rotates over both
+    generation = await snapshot_generation(second)
+    fake.script(status=429, retry_after="300")
+    sent = len(fake.requests)
+    await chat(first, owner)
+    cooled = fake.requests[sent].api_key
+    assert fake.requests[sent + 1].api_key != cooled
+    await eventually(second_reloaded)
+    sent = len(fake.requests)
+    for _ in range(4):
+        await chat(second, owner)
+    assert cooled not in [r.api_key for r in fake.requests[sent:]]
+
+
 @pytest.mark.parametrize("scratch_database_url", ["postgresql"], indirect=True)
 async def test_a_replica_hears_changes_committed_through_another_on_postgresql(
     fake: FakeUpstream, scratch_database_url: str
@@ -103,6 +150,7 @@ async def test_a_replica_hears_changes_committed_through_another_on_postgresql(
         assert ready["checks"]["change_feed"] == "ok"
         assert ready["change_feed"]["mode"] == "listen"
         assert ready["change_feed"]["last_change_heard_s_ago"] is not None
+        await a_cooldown_seen_by_one_is_honoured_by_the_other(first, second, owner, fake)
         assert await second.stop(signal.SIGTERM) == 0
         assert await first.stop(signal.SIGTERM) == 0
 
