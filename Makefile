@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install run test lint typecheck pytest bench bench-replicas clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: lint typecheck pytest
 
 bench: install
 	$(BIN)/python bench/gateway.py
+
+bench-replicas: install
+	$(BIN)/python -m bench.replicas
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
