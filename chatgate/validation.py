@@ -9,24 +9,23 @@ import unicodedata
 from collections.abc import Iterable
 
 from pydantic import BaseModel
-from pydantic_core import PydanticCustomError
 
 from chatgate.errors import bad_request, invalid_request
 from chatgate.families import FAMILIES, normalize_family
 
 
-def refuse_nul(value: str | None) -> str | None:
-    """U+0000 cannot be stored in PostgreSQL text (the write would fail with a 500) and
-    SQLite would keep it: a 422 naming the field on both. Fields whose rule gives a code of
-    its own (names, base URLs, keys, model ids) reject it there instead."""
-    if value is not None and "\x00" in value:
-        raise PydanticCustomError("nul_character", "must not contain NUL characters")
-    return value
-
-
 def has_control_characters(text: str) -> bool:
     """Control characters (NUL among them, which PostgreSQL text cannot hold)."""
     return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+def check_text(value: str, field: str) -> str:
+    """A name, display name or label: trimmed; a control character anywhere in it (NUL
+    among them, which PostgreSQL text cannot hold) is a 400 ``<field>_invalid`` naming the
+    field. A well-typed value a rule rejects, so never a 422 (SPEC §3)."""
+    if has_control_characters(value):
+        raise bad_request(f"{field}_invalid", f"{field} must not contain control characters", field)
+    return value.strip()
 
 
 def parse_family(raw: str, field: str = "family") -> str:

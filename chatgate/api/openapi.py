@@ -89,7 +89,7 @@ under `/v1` they are OpenAI's `{"error": {message, type, code}}`.
 # their descriptions live here rather than in each route's signature.
 PARAMETER_DESCRIPTIONS: dict[str, str] = {
     "user_id": "A user's id (UUID), or `me` for the caller.",
-    "token_id": "A token's id (UUID).",
+    "token_id": "A token's id (UUID); any other value answers 404.",
     "provider_id": "A provider config's id (UUID); any other value answers 404.",
     "provider_config_id": "A provider config's id (UUID).",
     "key_id": "A central pool key's id (UUID); any other value answers 404.",

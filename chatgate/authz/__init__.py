@@ -7,12 +7,24 @@ tokens, chats and keys) are checked by the services with ``Actor.may_act_for``.
 
 from chatgate.authz.actor import Actor
 from chatgate.authz.permissions import (
+    ROLE_NAMES,
     Permission,
     Role,
     is_grantable,
     is_owner,
     is_role_name,
+    parse_role,
     role_has,
 )
 
-__all__ = ["Actor", "Permission", "Role", "is_grantable", "is_owner", "is_role_name", "role_has"]
+__all__ = [
+    "ROLE_NAMES",
+    "Actor",
+    "Permission",
+    "Role",
+    "is_grantable",
+    "is_owner",
+    "is_role_name",
+    "parse_role",
+    "role_has",
+]

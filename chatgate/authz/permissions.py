@@ -47,8 +47,17 @@ def role_has(role: Role, permission: Permission) -> bool:
     return permission in _ROLE_PERMISSIONS[role]
 
 
+# Every role's name, in rank order: what a ``role`` field may hold.
+ROLE_NAMES: Final = tuple(role.value for role in Role)
+
+
 def is_role_name(value: str) -> bool:
     return value in _ROLE_PERMISSIONS
+
+
+def parse_role(value: str) -> Role | None:
+    """The role a name denotes; None when it names none (the caller answers 400)."""
+    return Role(value) if is_role_name(value) else None
 
 
 def is_owner(role: str) -> bool:

@@ -35,7 +35,8 @@ async def list_models(ctx: Context = requires(Permission.ADMIN_READ)) -> list[Mo
     responses=error_responses(
         (
             400,
-            "A rule rejects a value: `family_required`, `name_invalid`, `model_invalid`, "
+            "A rule rejects a value: `family_invalid`, `family_required`, `name_invalid`, "
+            "`display_name_invalid`, `model_invalid`, "
             "`context_limit_invalid`, `compression_threshold_invalid`, `options_invalid`, "
             "`provider_config_not_found`, `provider_config_disabled`, "
             "`provider_config_family_mismatch`, `provider_config_required`.",

@@ -6,11 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from chatgate.api.schemas import RequestBody
 from chatgate.models.options import ModelOptions
-from chatgate.validation import refuse_nul
 
 _TEXT = 4096
 
@@ -52,8 +51,6 @@ class ModelCreate(RequestBody):
         default=None,
         description="Defaults merged under each request's fields (request values win).",
     )
-
-    _display_name_without_nul = field_validator("display_name")(refuse_nul)
 
 
 class ModelUpdate(RequestBody):
@@ -105,8 +102,6 @@ class ModelUpdate(RequestBody):
     options: ModelOptions | None = Field(
         default=None, description="Replaces the options; `null` clears them. Absent = unchanged."
     )
-
-    _display_name_without_nul = field_validator("display_name")(refuse_nul)
 
 
 class ModelOut(BaseModel):

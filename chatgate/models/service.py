@@ -25,7 +25,7 @@ from chatgate.models.schemas import ModelCreate, ModelUpdate
 from chatgate.resolve import DEPLOYMENT_ONLY_UNBOUND_FAMILIES, by_precedence
 from chatgate.store import models as store
 from chatgate.store import providers as provider_store
-from chatgate.validation import has_control_characters, parse_family, refuse_nulls
+from chatgate.validation import check_text, has_control_characters, parse_family, refuse_nulls
 
 MAX_NAME_LENGTH = 128
 MAX_CONTEXT_LIMIT = 2**31 - 1
@@ -188,6 +188,7 @@ async def create_model(session: AsyncSession, actor: Actor, body: ModelCreate) -
     family = parse_family(body.family) if body.family is not None else None
     model = check_model_id(body.model)
     name = check_model_name(body.name if body.name is not None else model)
+    display_name = check_text(body.display_name, "display_name")
     context_limit = check_context_limit(body.context_limit)
     compression_threshold = check_compression_threshold(body.compression_threshold)
     options = stored_options(body.options)
@@ -211,7 +212,7 @@ async def create_model(session: AsyncSession, actor: Actor, body: ModelCreate) -
         provider_config_id=provider_config_id,
         model=model,
         name=name,
-        display_name=body.display_name.strip(),
+        display_name=display_name,
         enabled=body.enabled,
         is_default=False,
         context_limit=context_limit,
@@ -263,6 +264,9 @@ async def update_model(
     family = parse_family(body.family) if body.family is not None else row.family
     model = check_model_id(body.model) if body.model is not None else row.model
     name = check_model_name(body.name) if body.name is not None else row.name
+    display_name = (
+        check_text(body.display_name, "display_name") if body.display_name is not None else None
+    )
     context_limit = (
         check_context_limit(body.context_limit)
         if body.context_limit is not None
@@ -292,8 +296,8 @@ async def update_model(
     row.compression_threshold = compression_threshold
     row.options = options
     row.provider_config_id = provider_config_id
-    if body.display_name is not None:
-        row.display_name = body.display_name.strip()
+    if display_name is not None:
+        row.display_name = display_name
     if body.enabled is not None:
         row.enabled = body.enabled
     try:

@@ -28,7 +28,7 @@ from chatgate.resolve_io import provider_facts, usable_deployment_key
 from chatgate.settings import Deployment
 from chatgate.store import cooldowns as cooldown_store
 from chatgate.store import providers as store
-from chatgate.validation import refuse_nulls
+from chatgate.validation import check_text, refuse_nulls
 
 # PATCH fields for which ``null`` means nothing (absent = unchanged is how to keep them).
 NOT_NULLABLE = ("label", "enabled", "api_key")
@@ -130,10 +130,11 @@ async def add_key(
     body: ProviderKeyCreate,
 ) -> ProviderKeyOut:
     secret = normalize_api_key(body.api_key)
+    label = check_text(body.label, "label")
     row = await _locked_provider(session, provider_id)
     key = await store.add_key(
         session,
-        new_pool_key(keyring, actor, row.id, secret, body.label.strip(), enabled=body.enabled),
+        new_pool_key(keyring, actor, row.id, secret, label, enabled=body.enabled),
     )
     _touch(row, actor)
     await record(
@@ -157,6 +158,7 @@ async def update_key(
     resets the key to ``active`` (it may have been marked invalid); a label alone does not."""
     refuse_nulls(body, NOT_NULLABLE)
     secret = normalize_api_key(body.api_key) if body.api_key is not None else None
+    label = check_text(body.label, "label") if body.label is not None else None
     row = await _locked_provider(session, provider_id)
     key = await _key_of(session, row, key_id)
     if body.enabled is False:
@@ -169,8 +171,8 @@ async def update_key(
             force=force,
         )
     before = key_snapshot(key)
-    if body.label is not None:
-        key.label = body.label.strip()
+    if label is not None:
+        key.label = label
     if body.enabled is not None:
         key.enabled = body.enabled
     if secret is not None:

@@ -67,7 +67,8 @@ async def list_providers(ctx: Context = requires(Permission.ADMIN_READ)) -> list
     responses=error_responses(
         (
             400,
-            "A rule rejects a value: `family_invalid`, `name_invalid`, `base_url_invalid`, "
+            "A rule rejects a value: `family_invalid`, `name_invalid`, `display_name_invalid`, "
+            "`base_url_invalid`, "
             "`base_url_required`, `api_key_invalid`, `key_policy_invalid`, "
             "`central_key_missing`, `timeout_invalid`.",
         ),
@@ -107,7 +108,8 @@ async def get_provider(
     responses=error_responses(
         (
             400,
-            "A rule rejects a value: `family_immutable`, `name_invalid`, `base_url_invalid`, "
+            "A rule rejects a value: `family_immutable`, `name_invalid`, `display_name_invalid`, "
+            "`base_url_invalid`, "
             "`base_url_required`, `api_key_invalid`, `key_policy_invalid`, "
             "`central_key_missing`, `timeout_invalid`.",
         ),
@@ -182,7 +184,11 @@ async def list_provider_keys(
     response_model=ProviderKeyOut,
     summary="Add a central key to a provider config's pool",
     responses=error_responses(
-        (400, "`api_key_invalid`: empty, too long or with control characters."),
+        (
+            400,
+            "`api_key_invalid`: empty, too long or with control characters; `label_invalid`: "
+            "control characters.",
+        ),
         404,
         SECRETS_UNAVAILABLE,
     ),
@@ -200,7 +206,11 @@ async def add_provider_key(
     summary="Relabel, enable, disable or replace a central key",
     description="A new `api_key` or `enabled: true` resets the key's state to `active`.",
     responses=error_responses(
-        (400, "`api_key_invalid`: empty, too long or with control characters."),
+        (
+            400,
+            "`api_key_invalid`: empty, too long or with control characters; `label_invalid`: "
+            "control characters.",
+        ),
         404,
         (409, "`last_usable_key`: disabling it would leave no usable key; `?force=true`."),
         SECRETS_UNAVAILABLE,

@@ -6,10 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from chatgate.api.schemas import RequestBody
-from chatgate.validation import refuse_nul
 
 # Generous bounds only against abuse: rule checks (400) need the value to reach them.
 _TEXT = 4096
@@ -76,8 +75,6 @@ class ProviderCreate(RequestBody):
         default=None,
         description="Seconds allowed between streamed chunks (> 0); null = the server default.",
     )
-
-    _display_name_without_nul = field_validator("display_name")(refuse_nul)
 
 
 class ProviderUpdate(RequestBody):
@@ -154,8 +151,6 @@ class ProviderUpdate(RequestBody):
         description="Seconds allowed between streamed chunks (> 0); null = the server default. "
         "Absent = unchanged.",
     )
-
-    _display_name_without_nul = field_validator("display_name")(refuse_nul)
 
 
 class ProviderOut(BaseModel):
@@ -281,8 +276,6 @@ class ProviderKeyCreate(RequestBody):
     )
     enabled: bool = Field(default=True, description="Disabled keys are kept but never used.")
 
-    _label_without_nul = field_validator("label")(refuse_nul)
-
 
 class ProviderKeyUpdate(RequestBody):
     """Every field optional; absent = unchanged (none of them may be ``null``). A new
@@ -302,8 +295,6 @@ class ProviderKeyUpdate(RequestBody):
         repr=False,
         description="Replaces the key's secret and resets it to `active`; absent = unchanged.",
     )
-
-    _label_without_nul = field_validator("label")(refuse_nul)
 
 
 class ProviderKeyOut(BaseModel):

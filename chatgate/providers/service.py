@@ -55,7 +55,7 @@ from chatgate.settings import Deployment
 from chatgate.store import cooldowns as cooldown_store
 from chatgate.store import models as model_store
 from chatgate.store import providers as store
-from chatgate.validation import parse_family, refuse_nulls
+from chatgate.validation import check_text, parse_family, refuse_nulls
 
 PRIMARY_LABEL = "primary"
 MAX_GENERATED_NAME_ATTEMPTS = 50
@@ -298,6 +298,7 @@ async def create_provider(
         # config must not slip in between their count and their insert.
         await model_store.lock_model_configs(session)
     name = check_name(body.name) if body.name is not None else None
+    display_name = check_text(body.display_name, "display_name")
     base_url = normalize_base_url(body.base_url)
     _require_base_url(family, base_url, deployment)
     api_key = normalize_api_key(body.api_key) if body.api_key is not None else None
@@ -311,7 +312,7 @@ async def create_provider(
         id=new_id(),
         family=family,
         name=name or family,
-        display_name=body.display_name.strip(),
+        display_name=display_name,
         base_url=base_url,
         enabled=body.enabled,
         central_api_key_enabled=body.central_api_key_enabled,
@@ -438,6 +439,9 @@ def _merge_update(
     if body.family is not None and parse_family(body.family) != row.family:
         raise bad_request("family_immutable", "a provider config's family cannot change", "family")
     name = check_name(body.name) if body.name is not None else row.name
+    display_name = (
+        check_text(body.display_name, "display_name") if body.display_name is not None else None
+    )
     base_url = normalize_base_url(body.base_url) if body.base_url is not None else row.base_url
     if "base_url" in fields:
         _require_base_url(row.family, base_url, deployment)
@@ -448,7 +452,7 @@ def _merge_update(
 
     change = _ProviderChange(
         name=name,
-        display_name=body.display_name.strip() if body.display_name is not None else None,
+        display_name=display_name,
         base_url=base_url,
         enabled=merged("enabled"),
         central=merged("central_api_key_enabled"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from chatgate.errors import bad_request
 from chatgate.validation import has_control_characters
@@ -32,14 +32,19 @@ def check_name(raw: str) -> str:
 
 
 def normalize_base_url(raw: str) -> str:
-    """Trimmed, without trailing slashes; ``""`` means the family default."""
+    """Trimmed, scheme and host lower-cased, without trailing slashes (SPEC §3): the form
+    origins are compared in, so ``HTTP://Box:8000/v1/`` and ``http://box:8000/v1`` are one
+    upstream. ``""`` means the family default. The path keeps its case."""
     url = raw.strip().rstrip("/")
     if url == "":
         return ""
     problem = _base_url_problem(url)
     if problem is not None:
         raise bad_request("base_url_invalid", f"base_url {problem}", "base_url")
-    return url
+    parts = urlsplit(url)
+    # No userinfo (refused above), so the netloc is the host and port: lower-casing it
+    # lower-cases the host only.
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, "", ""))
 
 
 def _base_url_problem(url: str) -> str | None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Response
 
 from chatgate.api.deps import Context, requires
 from chatgate.api.openapi import NO_CONTENT, error_responses
 from chatgate.authz import Permission
+from chatgate.errors import uuid_or_404
 from chatgate.store import users as user_store
 from chatgate.users import service
 from chatgate.users.schemas import (
@@ -31,7 +30,11 @@ router = APIRouter(prefix="/api/v1", tags=["users"])
     description="The username is lower-cased, then must match `[a-z0-9][a-z0-9._-]{0,63}`. "
     "Admins grant `admin`, `auditor` and `member`; `owner` cannot be granted.",
     responses=error_responses(
-        (400, "`username_invalid`: not a valid username once lower-cased."),
+        (
+            400,
+            "`username_invalid`: not a valid username once lower-cased; `role_invalid`: not "
+            "a role; `display_name_invalid`: control characters.",
+        ),
         (403, "`forbidden`: not an admin; `owner_protected`: the owner role cannot be granted."),
         (409, "`username_taken`."),
     ),
@@ -72,6 +75,10 @@ async def get_user(user_id: str, ctx: Context = requires(Permission.ADMIN_READ))
     "nobody demotes or disables themselves.",
     responses=error_responses(
         (
+            400,
+            "`role_invalid`: not a role; `display_name_invalid`: control characters.",
+        ),
+        (
             403,
             "`forbidden`: not an admin; `owner_protected`: the owner cannot be demoted or "
             "disabled, nor the owner role granted; `self_change_forbidden`.",
@@ -96,6 +103,11 @@ async def update_user(
     "Users create their own (`me`); an admin creates one for another user only while that "
     "user has no live token.",
     responses=error_responses(
+        (
+            400,
+            "`name_invalid`: empty or with control characters; `expires_in_days_invalid`: "
+            "not between 1 and 3650.",
+        ),
         (403, "`forbidden`: another user's tokens are managed by admins."),
         404,
         (409, "`user_has_live_token`: the other user already has a live token."),
@@ -139,7 +151,9 @@ async def list_tokens(
     },
 )
 async def delete_token(
-    token_id: uuid.UUID, ctx: Context = requires(Permission.AUTHENTICATED)
+    token_id: str, ctx: Context = requires(Permission.AUTHENTICATED)
 ) -> Response:
-    await ctx.write(service.delete_token, ctx.user, token_id)
+    target = uuid_or_404(token_id, "token")
+
+    await ctx.write(service.delete_token, ctx.user, target)
     return Response(status_code=204)

@@ -4,31 +4,45 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
 
 from pydantic import Field
+from pydantic.config import JsonDict
 
-from chatgate.api.schemas import NulFreeRequestBody, ResponseBody
+from chatgate.api.schemas import RequestBody, ResponseBody
+from chatgate.authz import ROLE_NAMES
 
-GrantableRole = Literal["owner", "admin", "auditor", "member"]
+# Rules on values (a role outside the list, a username that is not one, an expiry out of
+# range, control characters in names) are checked by ``chatgate.users.service`` and answer
+# 400 with their own code (SPEC §3): the schema only describes them, so that a well-typed
+# value reaches the rule instead of failing as a 422.
+_ROLE: JsonDict = {"enum": list(ROLE_NAMES)}
+MIN_EXPIRES_IN_DAYS = 1
+MAX_EXPIRES_IN_DAYS = 3650
 
 
-class UserCreate(NulFreeRequestBody):
+class UserCreate(RequestBody):
     username: str = Field(
         max_length=200, description="Lower-cased, then `[a-z0-9][a-z0-9._-]{0,63}`; unique."
     )
-    role: GrantableRole = Field(
+    role: str = Field(
         default="member",
-        description="`admin`, `auditor` or `member` (`owner` cannot be granted: 403).",
+        max_length=64,
+        json_schema_extra=_ROLE,
+        description="`admin`, `auditor` or `member` (`owner` cannot be granted: 403; any other "
+        "value: 400 `role_invalid`).",
     )
     display_name: str = Field(
         default="", max_length=200, description="A name for people; may be empty."
     )
 
 
-class UserUpdate(NulFreeRequestBody):
-    role: GrantableRole | None = Field(
-        default=None, description="The new role; absent = unchanged."
+class UserUpdate(RequestBody):
+    role: str | None = Field(
+        default=None,
+        max_length=64,
+        json_schema_extra=_ROLE,
+        description="The new role (`admin`, `auditor` or `member`; any other value: 400 "
+        "`role_invalid`); absent = unchanged.",
     )
     disabled: bool | None = Field(
         default=None,
@@ -49,17 +63,18 @@ class UserOut(ResponseBody):
     updated_at: datetime = Field(description="When the user last changed, in UTC (ISO 8601).")
 
 
-class TokenCreate(NulFreeRequestBody):
+class TokenCreate(RequestBody):
     name: str = Field(
-        min_length=1,
         max_length=100,
-        description="What the token is for, e.g. the machine or script using it.",
+        json_schema_extra={"minLength": 1},
+        description="What the token is for, e.g. the machine or script using it (trimmed; "
+        "empty or with control characters: 400 `name_invalid`).",
     )
     expires_in_days: int | None = Field(
         default=None,
-        ge=1,
-        le=3650,
-        description="Days until the token expires (1 to 3650); null or absent = never.",
+        json_schema_extra={"minimum": MIN_EXPIRES_IN_DAYS, "maximum": MAX_EXPIRES_IN_DAYS},
+        description="Days until the token expires (1 to 3650; otherwise 400 "
+        "`expires_in_days_invalid`); null or absent = never.",
     )
 
 

@@ -10,14 +10,20 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.audit.service import record
-from chatgate.authz import Actor, Role, is_grantable, is_owner
+from chatgate.authz import ROLE_NAMES, Actor, Role, is_grantable, is_owner, parse_role
 from chatgate.authz.tokens import generate_token, hash_token
 from chatgate.db.tables import ApiToken, User
 from chatgate.errors import bad_request, conflict, forbidden, not_found
 from chatgate.ids import new_id, utcnow
 from chatgate.store import users as store
-from chatgate.users.schemas import TokenCreate, UserCreate, UserUpdate
-from chatgate.validation import refuse_nulls
+from chatgate.users.schemas import (
+    MAX_EXPIRES_IN_DAYS,
+    MIN_EXPIRES_IN_DAYS,
+    TokenCreate,
+    UserCreate,
+    UserUpdate,
+)
+from chatgate.validation import check_text, refuse_nulls
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -42,12 +48,38 @@ def normalize_username(raw: str) -> str:
     return username
 
 
+def check_role(raw: str) -> Role:
+    role = parse_role(raw)
+    if role is None:
+        raise bad_request("role_invalid", f"role must be one of: {', '.join(ROLE_NAMES)}", "role")
+    return role
+
+
+def check_token_name(raw: str) -> str:
+    name = check_text(raw, "name")
+    if not name:
+        raise bad_request("name_invalid", "name must not be empty", "name")
+    return name
+
+
+def check_expires_in_days(value: int | None) -> int | None:
+    if value is not None and not MIN_EXPIRES_IN_DAYS <= value <= MAX_EXPIRES_IN_DAYS:
+        raise bad_request(
+            "expires_in_days_invalid",
+            f"expires_in_days must be between {MIN_EXPIRES_IN_DAYS} and {MAX_EXPIRES_IN_DAYS} "
+            "(or null: never)",
+            "expires_in_days",
+        )
+    return value
+
+
 async def create_user(
     session: AsyncSession, actor: Actor, body: UserCreate, *, allow_owner: bool = False
 ) -> User:
     """Create a user; the very first user becomes the owner whatever role was asked for."""
     username = normalize_username(body.username)
-    role = Role(body.role)
+    role = check_role(body.role)
+    display_name = check_text(body.display_name, "display_name")
     await store.lock_user_creation(session)
     first_user = await store.count_users(session) == 0
     if first_user:
@@ -58,7 +90,7 @@ async def create_user(
     user = User(
         id=new_id(),
         username=username,
-        display_name=body.display_name.strip(),
+        display_name=display_name,
         role=role.value,
         disabled=False,
         created_at=now,
@@ -86,25 +118,29 @@ async def update_user(
     if user is None:
         raise not_found("user")
     refuse_nulls(body, ("role", "disabled"), "may not be null")
+    role = None if body.role is None else check_role(body.role)
+    display_name = (
+        None if body.display_name is None else check_text(body.display_name, "display_name")
+    )
     before = user_snapshot(user)
-    changes_role = "role" in body.model_fields_set and body.role != user.role
+    changes_role = role is not None and role.value != user.role
     disables = "disabled" in body.model_fields_set and body.disabled is True and not user.disabled
     if changes_role or disables:
         # Precedence: the owner's protection (the owner stays owner, nobody else becomes
         # one) first, then the self-change rule.
         if is_owner(user.role):
             raise forbidden("owner_protected", "the owner cannot be demoted or disabled")
-        if changes_role and not is_grantable(body.role):
+        if changes_role and not is_grantable(role):
             raise forbidden("owner_protected", "the owner role cannot be granted")
         if user.id == actor.user_id:
             raise forbidden("self_change_forbidden", "you cannot demote or disable yourself")
-    if changes_role and body.role is not None:
-        user.role = body.role
+    if changes_role and role is not None:
+        user.role = role.value
     if "disabled" in body.model_fields_set and body.disabled is not None:
         user.disabled = body.disabled
     if "display_name" in body.model_fields_set:
         # null clears it: an empty display name means "show the username".
-        user.display_name = (body.display_name or "").strip()
+        user.display_name = display_name or ""
     after = user_snapshot(user)
     if after != before:
         user.updated_at = utcnow()
@@ -118,6 +154,8 @@ async def create_token(
     """Mint a token; returns the row and the token text, which is never stored or shown again."""
     if not actor.may_act_for(user_id):
         raise forbidden("forbidden", "tokens of other users are managed by admins")
+    name = check_token_name(body.name)
+    expires_in_days = check_expires_in_days(body.expires_in_days)
     user = await store.get_user(session, user_id, for_update=True)
     if user is None:
         raise not_found("user")
@@ -127,7 +165,7 @@ async def create_token(
             "user_has_live_token",
             "an admin may create a token for another user only while that user has no live token",
         )
-    return await mint_token(session, actor, user, body.name, body.expires_in_days)
+    return await mint_token(session, actor, user, name, expires_in_days)
 
 
 async def mint_token(

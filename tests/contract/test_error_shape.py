@@ -1,4 +1,9 @@
-"""Bad input is a 4xx ``{code, message, detail}`` naming the field, never a 500 (SPEC §12)."""
+"""Bad input is a 4xx ``{code, message, detail}`` naming the field, never a 500 (SPEC §12).
+
+The status follows SPEC §3: 422 ``invalid_request`` for the shape of the body (not JSON, a
+wrong type, a missing or unknown field), 400 with a code of its own for a well-typed value
+a rule rejects, 404 for an id in a path that names nothing (malformed ones included).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from tests.support.helpers import Env
 
 HUGE_INT_LITERAL = "1" + "0" * 5000  # longer than Python converts from text by default
 
-# (case, method, path, raw body, expected status, field the error must name)
+# (case, method, path, raw body, expected status, field the error must name; for a 400,
+# "code:field")
 CASES: list[tuple[str, str, str, str | None, int, str]] = [
     ("malformed JSON", "POST", "/api/v1/users", '{"username": ', 422, "body"),
     ("JSON array body", "POST", "/api/v1/users", '[{"username": "a"}]', 422, "body"),
@@ -18,7 +24,23 @@ CASES: list[tuple[str, str, str, str | None, int, str]] = [
     ("null required field", "POST", "/api/v1/users", '{"username": null}', 422, "username"),
     ("missing required field", "POST", "/api/v1/users", '{"role": "member"}', 422, "username"),
     ("number for a string", "POST", "/api/v1/users", '{"username": 42}', 422, "username"),
-    ("unknown role", "POST", "/api/v1/users", '{"username": "a", "role": "root"}', 422, "role"),
+    (
+        "unknown role",
+        "POST",
+        "/api/v1/users",
+        '{"username": "a", "role": "emperor"}',
+        400,
+        "role_invalid:role",
+    ),
+    (
+        "unknown role on PATCH",
+        "PATCH",
+        "/api/v1/users/me",
+        '{"role": "root"}',
+        400,
+        "role_invalid:role",
+    ),
+    ("number for a role", "POST", "/api/v1/users", '{"username": "a", "role": 1}', 422, "role"),
     ("unknown field", "POST", "/api/v1/users", '{"username": "a", "admin": true}', 422, "admin"),
     (
         "huge int literal",
@@ -33,8 +55,48 @@ CASES: list[tuple[str, str, str, str | None, int, str]] = [
         "POST",
         "/api/v1/users/me/tokens",
         '{"name": "t", "expires_in_days": 99999999999999999999999999}',
-        422,
-        "expires_in_days",
+        400,
+        "expires_in_days_invalid:expires_in_days",
+    ),
+    (
+        "zero days",
+        "POST",
+        "/api/v1/users/me/tokens",
+        '{"name": "t", "expires_in_days": 0}',
+        400,
+        "expires_in_days_invalid:expires_in_days",
+    ),
+    (
+        "negative days",
+        "POST",
+        "/api/v1/users/me/tokens",
+        '{"name": "t", "expires_in_days": -3}',
+        400,
+        "expires_in_days_invalid:expires_in_days",
+    ),
+    (
+        "over ten years",
+        "POST",
+        "/api/v1/users/me/tokens",
+        '{"name": "t", "expires_in_days": 3651}',
+        400,
+        "expires_in_days_invalid:expires_in_days",
+    ),
+    (
+        "empty token name",
+        "POST",
+        "/api/v1/users/me/tokens",
+        '{"name": ""}',
+        400,
+        "name_invalid:name",
+    ),
+    (
+        "blank token name",
+        "POST",
+        "/api/v1/users/me/tokens",
+        '{"name": "   "}',
+        400,
+        "name_invalid:name",
     ),
     (
         "float for an int",
@@ -54,7 +116,8 @@ CASES: list[tuple[str, str, str, str | None, int, str]] = [
     ),
     ("deeply nested", "PATCH", "/api/v1/users/me", "[" * 5000 + "]" * 5000, 422, "body"),
     ("non-UUID user id", "GET", "/api/v1/users/12345", None, 404, ""),
-    ("non-UUID token id", "DELETE", "/api/v1/tokens/12345", None, 422, "token_id"),
+    ("non-UUID token id", "DELETE", "/api/v1/tokens/12345", None, 404, ""),
+    ("malformed token id", "DELETE", "/api/v1/tokens/not-a-uuid", None, 404, ""),
     ("unknown route", "GET", "/api/v1/nowhere", None, 404, ""),
     ("wrong method", "PUT", "/api/v1/users", None, 405, ""),
 ]
@@ -75,6 +138,12 @@ def problems_with(response: httpx.Response, status: int, field: str) -> list[str
         and error["detail"][0]["field"] == field
     ):
         found.append(f"does not name {field!r}: {error}")
+    if status == 400:
+        code, _, named = field.partition(":")
+        if (error["code"], error["detail"]) != (code, {"field": named}):
+            found.append(f"wanted {code} naming {named!r}: {error}")
+    if status == 404 and error["code"] != "not_found":
+        found.append(f"wanted not_found: {error}")
     return found
 
 
@@ -97,8 +166,11 @@ async def test_every_response_carries_a_request_id(env: Env) -> None:
     assert len(ids) == 2
 
 
-async def test_nul_characters_in_body_strings_are_422_naming_the_field_not_500(env: Env) -> None:
-    # PostgreSQL cannot store U+0000 in text: unchecked, these were 500s there.
+async def test_nul_and_control_characters_in_names_are_400_naming_the_field_not_500(
+    env: Env,
+) -> None:
+    # PostgreSQL cannot store U+0000 in text: unchecked, these were 500s there. A string is
+    # the right type, so a character a rule refuses is a 400 with the field's own code.
     headers = {**env.auth(env.owner_token), "content-type": "application/json"}
     cases = [
         (
@@ -107,15 +179,27 @@ async def test_nul_characters_in_body_strings_are_422_naming_the_field_not_500(e
             '{"username": "nul", "display_name": "a\\u0000b"}',
             "display_name",
         ),
+        (
+            "POST",
+            "/api/v1/users",
+            '{"username": "bel", "display_name": "a\\u0007b"}',
+            "display_name",
+        ),
+        ("POST", "/api/v1/users", '{"username": "n\\u0000ul"}', "username"),
         ("PATCH", "/api/v1/users/me", '{"display_name": "\\u0000"}', "display_name"),
+        ("PATCH", "/api/v1/users/me", '{"display_name": "line\\nbreak"}', "display_name"),
         ("POST", "/api/v1/users/me/tokens", '{"name": "lap\\u0000top"}', "name"),
+        ("POST", "/api/v1/users/me/tokens", '{"name": "lap\\u001btop"}', "name"),
     ]
     failures = {}
     for method, path, body, field in cases:
         response = await env.client.request(method, path, headers=headers, content=body.encode())
-        problems = problems_with(response, 422, field)
+        problems = problems_with(response, 400, f"{field}_invalid:{field}")
         if problems:
-            failures[f"{method} {path}"] = problems
+            failures[f"{method} {path} {body}"] = problems
     assert failures == {}
     users = await env.client.get("/api/v1/users", headers=headers)
-    assert "nul" not in [u["username"] for u in users.json()]
+    assert [u["username"] for u in users.json()] == ["admin"]
+    assert users.json()[0]["display_name"] == ""
+    tokens = await env.client.get("/api/v1/users/me/tokens", headers=headers)
+    assert [t["name"] for t in tokens.json()] == ["bootstrap"]

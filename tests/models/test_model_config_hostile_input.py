@@ -87,13 +87,18 @@ async def test_control_characters_in_the_upstream_model_id_are_400_on_create_and
     assert (await api.get_model(model["id"])).json()["model"] == "gpt-4o"
 
 
-async def test_a_nul_in_a_display_name_is_a_4xx_on_postgresql_too(api: Api) -> None:
-    created = await api.create_model(family="openai", model="gpt-4o", display_name="GPT\x00")
-    assert created.status_code == 422, created.text
-    assert created.json()["detail"][0]["field"] == "display_name"
+@pytest.mark.parametrize("display_name", ["GPT\x00", "GPT\x7f", "G\tPT"])
+async def test_a_nul_or_control_character_in_a_display_name_is_400_on_both_databases(
+    api: Api, display_name: str
+) -> None:
+    created = await api.create_model(family="openai", model="gpt-4o", display_name=display_name)
+    assert created.status_code == 400, created.text
+    assert created.json()["code"] == "display_name_invalid"
+    assert created.json()["detail"] == {"field": "display_name"}
     model = await api.model(family="openai", model="gpt-4o", display_name="GPT")
-    patched = await api.patch_model(model["id"], display_name="GPT\x00")
-    assert patched.status_code == 422, patched.text
+    patched = await api.patch_model(model["id"], display_name=display_name)
+    assert patched.status_code == 400, patched.text
+    assert patched.json()["code"] == "display_name_invalid"
     assert (await api.get_model(model["id"])).json()["display_name"] == "GPT"
 
 

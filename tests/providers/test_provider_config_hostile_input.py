@@ -7,16 +7,22 @@ import pytest
 from tests.support.providers import Api
 
 
-async def test_a_nul_in_a_display_name_is_a_4xx_on_create_and_patch(api: Api) -> None:
+@pytest.mark.parametrize("display_name", ["Open\x00AI", "Open\x1bAI", "Open\nAI"])
+async def test_a_nul_or_control_character_in_a_display_name_is_400_on_create_and_patch(
+    api: Api, display_name: str
+) -> None:
     # PostgreSQL text cannot hold U+0000: the write must be refused, not fail with a 500.
-    created = await api.create_provider("openai", api_key="sk-one", display_name="Open\x00AI")
-    assert created.status_code == 422, created.text
-    assert created.json()["detail"][0]["field"] == "display_name"
+    # A string is the right type, so it is a rule's 400 (SPEC §3), not a 422.
+    created = await api.create_provider("openai", api_key="sk-one", display_name=display_name)
+    assert created.status_code == 400, created.text
+    assert created.json()["code"] == "display_name_invalid"
+    assert created.json()["detail"] == {"field": "display_name"}
 
     config = await api.provider("openai", display_name="  Team  ")
     assert config["display_name"] == "Team"
-    patched = await api.patch_provider(config["id"], display_name="Open\x00AI")
-    assert patched.status_code == 422, patched.text
+    patched = await api.patch_provider(config["id"], display_name=display_name)
+    assert patched.status_code == 400, patched.text
+    assert patched.json()["code"] == "display_name_invalid"
     assert (await api.get_provider(config["id"])).json()["display_name"] == "Team"
 
 

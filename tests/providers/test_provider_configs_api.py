@@ -275,6 +275,37 @@ async def test_changing_the_origin_with_stored_keys_needs_a_new_key_or_drop_keys
     assert deletions == ["provider_key.delete", "user_provider_key.delete"]
 
 
+async def test_base_urls_are_stored_normalised_and_compared_as_origins_in_that_form(
+    api: Api,
+) -> None:
+    member_id, _ = await api.env.new_user("dave")
+    created = await api.provider(
+        "openai-compat", base_url="HTTP://127.0.0.1:9/v1/", allow_user_api_key=True,
+        api_key="sk-bound-to-9-0123456789abcdef",
+    )  # fmt: skip
+    assert created["base_url"] == "http://127.0.0.1:9/v1"
+    assert created["effective_base_url"] == "http://127.0.0.1:9/v1"
+    await api.add_user_key(member_id, created["id"], "sk-daves-own-0123456789abcdef")
+
+    # Scheme and host lower-cased, trailing slashes gone, the path's case kept: the same
+    # origin, so the keys stay without an acknowledgement.
+    same_origin = await api.patch_provider(created["id"], base_url="Http://127.0.0.1:9/V2//")
+    assert same_origin.status_code == 200, same_origin.text
+    assert same_origin.json()["base_url"] == "http://127.0.0.1:9/V2"
+    assert len(await api.pool(created["id"])) == 1
+    assert len(await api.user_keys(created["id"])) == 1
+
+    named = await api.provider("openai", base_url="  HTTPS://API.Example.COM:8443/Team/v1/ ")
+    assert named["base_url"] == "https://api.example.com:8443/Team/v1"
+    fetched = await api.get_provider(named["id"])
+    assert fetched.json()["base_url"] == "https://api.example.com:8443/Team/v1"
+
+    # Another port is another origin, however it is written.
+    moved = await api.patch_provider(created["id"], base_url="HTTP://127.0.0.1:10/V2")
+    assert moved.status_code == 409, moved.text
+    assert moved.json()["code"] == "keys_bound_to_origin"
+
+
 async def test_drop_keys_on_an_origin_change_deletes_central_and_user_keys(api: Api) -> None:
     member_id, _ = await api.env.new_user("carol")
     created = await api.provider(

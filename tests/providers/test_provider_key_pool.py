@@ -167,12 +167,18 @@ async def test_an_invalid_key_is_400_and_a_malformed_body_is_422(api: Api) -> No
         assert (response.status_code, response.json()["code"]) == (400, "api_key_invalid")
         response = await patch_key(api, provider["id"], key_id, api_key=bad_key)
         assert (response.status_code, response.json()["code"]) == (400, "api_key_invalid")
+    for bad_label in ("nul\x00", "tab\there", "bell\x07"):
+        response = await add_key(api, provider["id"], api_key="sk-x", label=bad_label)
+        assert response.status_code == 400, response.text
+        assert response.json()["code"] == "label_invalid"
+        assert response.json()["detail"] == {"field": "label"}
+        response = await patch_key(api, provider["id"], key_id, label=bad_label)
+        assert (response.status_code, response.json()["code"]) == (400, "label_invalid")
     malformed: list[dict[str, Any]] = [
         {},
         {"api_key": 123},
         {"api_key": "sk-x", "enabled": "yes"},
         {"api_key": "sk-x", "label": "l" * 101},
-        {"api_key": "sk-x", "label": "nul\x00"},
         {"api_key": "sk-x", "secret": "sk-y"},
     ]
     for body in malformed:

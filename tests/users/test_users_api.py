@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import select, update
@@ -347,6 +347,55 @@ async def test_unknown_and_non_uuid_user_ids_are_404(env: Env) -> None:
     assert missing.status_code == 404
     gone = await env.client.delete(f"/api/v1/tokens/{uuid.uuid4()}", headers=owner)
     assert gone.status_code == 404
+    for token_id in ("not-a-uuid", "12345", "%20"):
+        malformed = await env.client.delete(f"/api/v1/tokens/{token_id}", headers=owner)
+        assert malformed.status_code == 404, token_id
+        assert malformed.json()["code"] == "not_found"
+
+
+async def test_a_role_outside_the_list_is_400_role_invalid_and_changes_nothing(env: Env) -> None:
+    member_id, member = await env.new_user("bob")
+    owner = env.auth(env.owner_token)
+    for role in ("emperor", "Admin", "", "owner "):
+        created = await env.client.post(
+            "/api/v1/users", json={"username": "eve", "role": role}, headers=owner
+        )
+        assert created.status_code == 400, created.text
+        assert created.json()["code"] == "role_invalid"
+        assert created.json()["detail"] == {"field": "role"}
+        assert "member" in created.json()["message"]
+        patched = await env.client.patch(
+            f"/api/v1/users/{member_id}", json={"role": role}, headers=owner
+        )
+        assert patched.status_code == 400, patched.text
+        assert patched.json()["code"] == "role_invalid"
+    users = await env.client.get("/api/v1/users", headers=owner)
+    assert [(u["username"], u["role"]) for u in users.json()] == [
+        ("admin", "owner"),
+        ("bob", "member"),
+    ]
+    # Still a member: no admin reads.
+    assert (await env.client.get("/api/v1/users", headers=env.auth(member))).status_code == 403
+
+
+async def test_expires_in_days_outside_1_to_3650_is_400_and_mints_nothing(env: Env) -> None:
+    headers = env.auth(env.owner_token)
+    for days in (0, -3, 3651, 10**30):
+        response = await env.client.post(
+            "/api/v1/users/me/tokens", json={"name": "t", "expires_in_days": days}, headers=headers
+        )
+        assert response.status_code == 400, (days, response.text)
+        assert response.json()["code"] == "expires_in_days_invalid"
+        assert response.json()["detail"] == {"field": "expires_in_days"}
+    listed = await env.client.get("/api/v1/users/me/tokens", headers=headers)
+    assert [t["name"] for t in listed.json()] == ["bootstrap"]
+    for days in (1, 3650):
+        minted = await env.client.post(
+            "/api/v1/users/me/tokens", json={"name": "t", "expires_in_days": days}, headers=headers
+        )
+        assert minted.status_code == 201, minted.text
+        lifetime = datetime.fromisoformat(minted.json()["expires_at"]) - utcnow()
+        assert timedelta(days=days) - timedelta(minutes=1) < lifetime <= timedelta(days=days)
 
 
 async def test_bootstrap_token_from_the_environment_becomes_the_owners_token(
