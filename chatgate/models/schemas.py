@@ -7,11 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from chatgate.api.schemas import RequestBody
 from chatgate.models.options import ModelOptions
 
 _TEXT = 4096
+# A config's id is a UUID; any other string names no config, which is a rule's 400
+# (`provider_config_not_found`), not a 422: the schema describes the format only.
+_UUID: JsonDict = {"format": "uuid"}
 
 
 class ModelCreate(RequestBody):
@@ -22,11 +26,13 @@ class ModelCreate(RequestBody):
         max_length=64,
         description="The family; derived from `provider_config_id` when that is given.",
     )
-    provider_config_id: uuid.UUID | None = Field(
+    provider_config_id: str | None = Field(
         default=None,
-        strict=False,
+        max_length=64,
+        json_schema_extra=_UUID,
         description="Absent: bind automatically to the family's first enabled config; `null`: "
-        "unbound (follows the family's precedence); an id: bind to that config.",
+        "unbound (follows the family's precedence); an id: bind to that config (one that "
+        "names no config, malformed ids included: 400 `provider_config_not_found`).",
     )
     model: str = Field(max_length=256, description="The upstream model id, e.g. `gpt-4o-mini`.")
     name: str | None = Field(
@@ -63,9 +69,10 @@ class ModelUpdate(RequestBody):
         description="A new family (re-binds automatically unless `provider_config_id` is given). "
         "Absent = unchanged.",
     )
-    provider_config_id: uuid.UUID | None = Field(
+    provider_config_id: str | None = Field(
         default=None,
-        strict=False,
+        max_length=64,
+        json_schema_extra=_UUID,
         description="Absent = unchanged; `null` = unbind; an id = rebind (validated as on create).",
     )
     model: str | None = Field(

@@ -65,12 +65,15 @@ def check_model_name(raw: str) -> str:
     return name
 
 
-def _parses_as_uuid(value: str) -> bool:
+def _parse_uuid(value: str) -> uuid.UUID | None:
     try:
-        uuid.UUID(value)
+        return uuid.UUID(value)
     except ValueError:
-        return False
-    return True
+        return None
+
+
+def _parses_as_uuid(value: str) -> bool:
+    return _parse_uuid(value) is not None
 
 
 def check_model_id(raw: str) -> str:
@@ -113,11 +116,16 @@ def stored_options(options: ModelOptions | None) -> dict[str, Any]:
 
 
 async def _bind_target(
-    session: AsyncSession, provider_config_id: uuid.UUID, family: str | None
+    session: AsyncSession, raw_provider_config_id: str, family: str | None
 ) -> ProviderConfig:
     """The config to bind to, locked ``FOR SHARE`` and validated after the lock, in §4's
     order: it exists, it is enabled, it is of the model's family."""
-    provider = await provider_store.get_provider(session, provider_config_id, lock="share")
+    provider_config_id = _parse_uuid(raw_provider_config_id)
+    provider = (
+        None
+        if provider_config_id is None
+        else await provider_store.get_provider(session, provider_config_id, lock="share")
+    )
     if provider is None:
         raise bad_request(
             "provider_config_not_found", "the provider config does not exist", "provider_config_id"

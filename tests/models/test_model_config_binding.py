@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.providers import Api
 
 
@@ -94,12 +96,24 @@ async def test_binding_to_another_familys_config_is_rejected(api: Api) -> None:
         assert response.json()["code"] == "provider_config_family_mismatch"
 
 
-async def test_binding_to_a_missing_config_is_rejected(api: Api) -> None:
-    response = await api.create_model(
-        provider_config_id="01900000-0000-7000-8000-000000000000", model="gpt-4o"
-    )
-    assert response.status_code == 400
+@pytest.mark.parametrize(
+    "provider_config_id", ["01900000-0000-7000-8000-000000000000", "not-a-uuid", ""]
+)
+async def test_binding_to_a_missing_or_malformed_config_id_is_provider_config_not_found(
+    api: Api, provider_config_id: str
+) -> None:
+    # A string that is not a UUID names no config, exactly like an unknown id: a rule's
+    # 400 naming the field (SPEC §3), not a 422.
+    response = await api.create_model(provider_config_id=provider_config_id, model="gpt-4o")
+    assert response.status_code == 400, response.text
     assert response.json()["code"] == "provider_config_not_found"
+    assert response.json()["detail"] == {"field": "provider_config_id"}
+    model = await api.model(family="openai", model="gpt-4o")
+    patched = await api.patch_model(model["id"], provider_config_id=provider_config_id)
+    assert (patched.status_code, patched.json()["code"]) == (400, "provider_config_not_found")
+    assert (await api.get_model(model["id"])).json()["provider_config_id"] == model[
+        "provider_config_id"
+    ]
 
 
 async def test_neither_family_nor_provider_config_id_is_family_required(api: Api) -> None:

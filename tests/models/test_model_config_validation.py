@@ -78,7 +78,7 @@ async def test_names_are_case_sensitive(api: Api) -> None:
         ({"options": []}, "options"),
         ({"context_limit": "8192"}, "context_limit"),
         ({"compression_threshold": 7.5}, "compression_threshold"),
-        ({"provider_config_id": "not-a-uuid"}, "provider_config_id"),
+        ({"provider_config_id": 42}, "provider_config_id"),
         ({"bogus": True}, "bogus"),
     ],
 )
