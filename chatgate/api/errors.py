@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chatgate.api.responses import JsonResponse
@@ -47,6 +48,20 @@ def _validation_response(exc: RequestValidationError) -> JsonResponse:
     )
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers. The router's 405 names only the methods of the first
+    route whose path matched, while one path is often several routes (``GET`` and ``POST
+    /api/v1/models``); ``Allow`` must list them all (RFC 9110 §15.5.6)."""
+    root, path = request.scope.get("root_path", ""), request.scope["path"]
+    path = path.removeprefix(root) if root else path
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        regex = getattr(context, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(context.methods or ())
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JsonResponse:
@@ -68,7 +83,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return _validation_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JsonResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JsonResponse:
         if exc.status_code == 400:
             # FastAPI's answer to a body its JSON parser raised on for a reason other than
             # syntax (e.g. an integer literal longer than Python converts): still bad JSON.
@@ -81,10 +96,13 @@ def install_error_handlers(app: FastAPI) -> None:
                 },
             )
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {"allow": _allowed_methods(request)}
         return JsonResponse(
             status_code=exc.status_code,
             content={"code": code, "message": str(exc.detail), "detail": None},
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     @app.exception_handler(Exception)

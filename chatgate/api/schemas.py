@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 
@@ -17,6 +18,42 @@ def _contains_nul(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return any(_contains_nul(item) for item in value)
     return False
+
+
+def not_null(extra: JsonDict | None = None) -> Callable[[JsonDict], None]:
+    """``json_schema_extra`` for a PATCH field typed ``T | None`` where absent means
+    unchanged and ``null`` means nothing (a 422, ``chatgate.validation.refuse_nulls``): the
+    document describes ``T`` alone, without ``null`` or a ``null`` default. ``extra`` adds
+    more (e.g. an ``enum``)."""
+
+    def adjust(schema: JsonDict) -> None:
+        schema.pop("default", None)
+        options = schema.pop("anyOf", None)
+        if isinstance(options, list):
+            kept = [o for o in options if not (isinstance(o, dict) and o.get("type") == "null")]
+            if len(kept) == 1 and isinstance(kept[0], dict):
+                schema.update(kept[0])
+            else:
+                schema["anyOf"] = kept
+        schema.update(extra or {})
+
+    return adjust
+
+
+NOT_NULL = not_null()
+
+
+def _integral_number(value: Any) -> Any:
+    # JSON has one number type; JSON Schema (so the OpenAPI document) calls 401.0 an
+    # integer. Strict validation would refuse it as a float: take it as the integer it is.
+    # 1.5, a string or a boolean still fail as the wrong type (422).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An ``int`` request field: an integer, written with or without a zero fraction.
+JsonInt = Annotated[int, BeforeValidator(_integral_number)]
 
 
 class RequestBody(BaseModel):

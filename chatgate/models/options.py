@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chatgate.api.schemas import JsonInt
 from chatgate.errors import bad_request
 
 # Headers an option may never set: credentials and hop-by-hop or framing headers.
@@ -49,7 +50,7 @@ class ModelOptions(BaseModel):
 
     temperature: float | None = Field(default=None, description="Sampling temperature (0 to 2).")
     top_p: float | None = Field(default=None, description="Nucleus sampling (0 to 1).")
-    max_tokens: int | None = Field(
+    max_tokens: JsonInt | None = Field(
         default=None,
         description="Upper bound on generated tokens; a request's `max_tokens` or "
         "`max_completion_tokens` suppresses it.",

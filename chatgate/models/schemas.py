@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from chatgate.api.schemas import RequestBody
+from chatgate.api.schemas import NOT_NULL, JsonInt, RequestBody
 from chatgate.models.options import ModelOptions
 
 _TEXT = 4096
@@ -48,8 +48,8 @@ class ModelCreate(RequestBody):
     is_default: bool = Field(
         default=False, description="Make it the default model (the previous default is cleared)."
     )
-    context_limit: int = Field(description="The model's context window in tokens (> 0).")
-    compression_threshold: int = Field(
+    context_limit: JsonInt = Field(description="The model's context window in tokens (> 0).")
+    compression_threshold: JsonInt = Field(
         default=70,
         description="The percentage of `context_limit` (0 to 100) at which chats are compressed.",
     )
@@ -64,6 +64,7 @@ class ModelUpdate(RequestBody):
     ``options: null`` clears them."""
 
     family: str | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         max_length=64,
         description="A new family (re-binds automatically unless `provider_config_id` is given). "
@@ -76,32 +77,42 @@ class ModelUpdate(RequestBody):
         description="Absent = unchanged; `null` = unbind; an id = rebind (validated as on create).",
     )
     model: str | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         max_length=256,
         description="The upstream model id, e.g. `gpt-4o-mini`. Absent = unchanged.",
     )
     name: str | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         max_length=_TEXT,
         description="A new name (1 to 128 printable characters without whitespace, never a UUID). "
         "Absent = unchanged.",
     )
     display_name: str | None = Field(
-        default=None, max_length=200, description="A name for people. Absent = unchanged."
+        json_schema_extra=NOT_NULL,
+        default=None,
+        max_length=200,
+        description="A name for people. Absent = unchanged.",
     )
     enabled: bool | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         description="Disabled models are unavailable and hidden from members. Absent = unchanged.",
     )
     is_default: bool | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         description="Make it the default model (the previous default is cleared). Absent = "
         "unchanged.",
     )
-    context_limit: int | None = Field(
-        default=None, description="The model's context window in tokens (> 0). Absent = unchanged."
+    context_limit: JsonInt | None = Field(
+        json_schema_extra=NOT_NULL,
+        default=None,
+        description="The model's context window in tokens (> 0). Absent = unchanged.",
     )
-    compression_threshold: int | None = Field(
+    compression_threshold: JsonInt | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         description="The percentage of `context_limit` (0 to 100) at which chats are compressed. "
         "Absent = unchanged.",

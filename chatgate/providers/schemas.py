@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatgate.api.schemas import RequestBody
+from chatgate.api.schemas import NOT_NULL, RequestBody
 
 # Generous bounds only against abuse: rule checks (400) need the value to reach them.
 _TEXT = 4096
@@ -82,23 +82,27 @@ class ProviderUpdate(RequestBody):
     central key; ``drop_keys`` acknowledges that an origin change deletes the keys."""
 
     family: str | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         max_length=64,
         description="Cannot change (400 `family_immutable`); the current value is accepted.",
     )
     name: str | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         max_length=_TEXT,
         description="A unique slug naming the config (e.g. in `x-chatgate-provider-config`). "
         "Absent = unchanged.",
     )
     display_name: str | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         max_length=200,
         description="A name for people; may be empty (the family's is shown then). Absent = "
         "unchanged.",
     )
     base_url: str | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         max_length=_BASE_URL,
         description='The upstream URL; `""` clears it (the family\'s default is used). Absent = '
@@ -117,21 +121,25 @@ class ProviderUpdate(RequestBody):
         "keys and its users' keys.",
     )
     enabled: bool | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         description="A disabled config keeps everything, but its models are unavailable "
         "(`provider_disabled`). Absent = unchanged.",
     )
     central_api_key_enabled: bool | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         description="Requests may use the config's central keys (pool, or the deployment key). "
         "Absent = unchanged.",
     )
     allow_user_api_key: bool | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         description="Users may store their own key for this config (`/api/v1/me/provider-keys`). "
         "Absent = unchanged.",
     )
     allow_central_api_key_fallback: bool | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         description="A user without their own key falls back to the central key (needs both "
         "sources enabled). Absent = unchanged.",
@@ -282,14 +290,19 @@ class ProviderKeyUpdate(RequestBody):
     ``api_key`` or ``enabled: true`` resets the key to ``active``."""
 
     label: str | None = Field(
-        default=None, max_length=_LABEL, description="The new label; absent = unchanged."
+        json_schema_extra=NOT_NULL,
+        default=None,
+        max_length=_LABEL,
+        description="The new label; absent = unchanged.",
     )
     enabled: bool | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         description="Enable or disable the key; `true` also resets an invalid key to `active`. "
         "Absent = unchanged.",
     )
     api_key: str | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         max_length=_KEY,
         repr=False,

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import Field
 from pydantic.config import JsonDict
 
-from chatgate.api.schemas import RequestBody, ResponseBody
+from chatgate.api.schemas import NOT_NULL, JsonInt, RequestBody, ResponseBody, not_null
 from chatgate.authz import ROLE_NAMES
 
 # Rules on values (a role outside the list, a username that is not one, an expiry out of
@@ -40,11 +40,12 @@ class UserUpdate(RequestBody):
     role: str | None = Field(
         default=None,
         max_length=64,
-        json_schema_extra=_ROLE,
+        json_schema_extra=not_null(_ROLE),
         description="The new role (`admin`, `auditor` or `member`; any other value: 400 "
         "`role_invalid`); absent = unchanged.",
     )
     disabled: bool | None = Field(
+        json_schema_extra=NOT_NULL,
         default=None,
         description="`true` disables the user: their tokens stop working; absent = unchanged.",
     )
@@ -70,7 +71,7 @@ class TokenCreate(RequestBody):
         description="What the token is for, e.g. the machine or script using it (trimmed; "
         "empty or with control characters: 400 `name_invalid`).",
     )
-    expires_in_days: int | None = Field(
+    expires_in_days: JsonInt | None = Field(
         default=None,
         json_schema_extra={"minimum": MIN_EXPIRES_IN_DAYS, "maximum": MAX_EXPIRES_IN_DAYS},
         description="Days until the token expires (1 to 3650; otherwise 400 "

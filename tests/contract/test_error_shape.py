@@ -7,6 +7,8 @@ a rule rejects, 404 for an id in a path that names nothing (malformed ones inclu
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from tests.support.helpers import Env
@@ -203,3 +205,22 @@ async def test_nul_and_control_characters_in_names_are_400_naming_the_field_not_
     assert users.json()[0]["display_name"] == ""
     tokens = await env.client.get("/api/v1/users/me/tokens", headers=headers)
     assert [t["name"] for t in tokens.json()] == ["bootstrap"]
+
+
+async def test_a_wrong_method_is_405_with_every_method_of_the_path_in_allow(env: Env) -> None:
+    # One path is often several routes (GET and POST /api/v1/models); Allow lists them all.
+    headers = env.auth(env.owner_token)
+    cases = {
+        "/api/v1/models": {"GET", "POST"},
+        f"/api/v1/models/{uuid.uuid4()}": {"GET", "PATCH", "DELETE"},
+        "/api/v1/users/me/tokens": {"GET", "POST"},
+        f"/api/v1/me/provider-keys/{uuid.uuid4()}": {"PUT", "DELETE"},
+        "/api/v1/users/me": {"GET", "PATCH"},
+    }
+    for path, methods in cases.items():
+        response = await env.client.request("OPTIONS", path, headers=headers)
+        assert response.status_code == 405, path
+        assert response.json()["code"] == "method_not_allowed"
+        allowed = response.headers.get_list("allow")
+        assert len(allowed) == 1, (path, allowed)
+        assert set(allowed[0].split(", ")) - {"HEAD"} == methods, (path, allowed)

@@ -92,6 +92,17 @@ async def test_schema_violations_are_422_naming_the_field(
     assert response.json()["detail"][0]["field"] == field
 
 
+async def test_integers_written_with_a_zero_fraction_are_integers(api: Api) -> None:
+    created = await api.create_model(
+        family="openai", model="gpt-4o", context_limit=8192.0, compression_threshold=80.0
+    )
+    assert created.status_code == 201, created.text
+    assert (created.json()["context_limit"], created.json()["compression_threshold"]) == (8192, 80)
+    patched = await api.patch_model(created.json()["id"], options={"max_tokens": 256.0})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["options"] == {"max_tokens": 256}
+
+
 async def test_a_missing_context_limit_is_422(api: Api) -> None:
     body = {"family": "openai", "model": "gpt-4o"}
     response = await api.client.post("/api/v1/models", json=body, headers=api.headers)

@@ -389,7 +389,8 @@ async def test_expires_in_days_outside_1_to_3650_is_400_and_mints_nothing(env: E
         assert response.json()["detail"] == {"field": "expires_in_days"}
     listed = await env.client.get("/api/v1/users/me/tokens", headers=headers)
     assert [t["name"] for t in listed.json()] == ["bootstrap"]
-    for days in (1, 3650):
+    # 30.0 is the integer 30 in JSON (and in the OpenAPI document's JSON Schema); 1.5 is not.
+    for days in (1, 3650, 30.0):
         minted = await env.client.post(
             "/api/v1/users/me/tokens", json={"name": "t", "expires_in_days": days}, headers=headers
         )
