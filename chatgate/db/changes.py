@@ -93,19 +93,11 @@ class ChangeFeedStatus:
 
 
 class PostgresChanges:
-    def __init__(
-        self, database_url: str, status: ChangeFeedStatus, own_pids: AbstractSet[int]
-    ) -> None:
-        self._own_pids = own_pids
-        url = make_url(database_url)
-        self._connect_args = {
-            "host": url.host,
-            "port": url.port,
-            "user": url.username,
-            "password": url.password,
-            "database": url.database,
-            **({"ssl": url.query["ssl"]} if "ssl" in url.query else {}),
-        }
+    def __init__(self, db: Database, status: ChangeFeedStatus) -> None:
+        self._own_pids: AbstractSet[int] = db.backend_pids
+        # Exactly the arguments the engine's own connections use (host, socket directory,
+        # ssl and the rest of the URL's query), so the listener reaches the same server.
+        _, self._connect_args = db.engine.dialect.create_connect_args(db.engine.url)
         self.status = status
         status.mode = "listen"
         status.down_since = time.monotonic()
@@ -221,4 +213,4 @@ def change_feed(db: Database, status: ChangeFeedStatus) -> PostgresChanges | Sql
     committed before the first connection is otherwise not heard."""
     if db.is_sqlite:
         return SqliteChanges(db.url, status, lambda: db.last_config_version)
-    return PostgresChanges(db.url, status, db.backend_pids)
+    return PostgresChanges(db, status)
