@@ -51,8 +51,13 @@ class TextFormatter(logging.Formatter):
 
 
 def _text_value(value: Any) -> str:
+    """A value as one token: quoted and escaped (JSON string rules) when it has spaces,
+    quotes, backslashes or control characters, so a client-chosen path can never start a
+    line of its own or pass for another field."""
     text = "-" if value is None else str(value)
-    return f'"{text}"' if not text or " " in text or '"' in text else text
+    if text and text.isprintable() and not any(c in text for c in ' "\\='):
+        return text
+    return orjson.dumps(text).decode()
 
 
 class JsonFormatter(logging.Formatter):
@@ -73,10 +78,17 @@ _listeners: list[logging.handlers.QueueListener] = []
 
 
 def flush_logs() -> None:
-    """Write out everything queued and stop the writer thread; later records go nowhere.
-    Runs at exit, and when a server worker stops (it may then end by its signal)."""
+    """Write out everything queued and stop the writer thread (at exit)."""
     while _listeners:
         _listeners.pop().stop()
+
+
+def drain_logs() -> None:
+    """Write out everything queued, and keep writing: for a server worker that stops and
+    may then end by its signal, without ``atexit``."""
+    for listener in _listeners:
+        listener.stop()
+        listener.start()
 
 
 atexit.register(flush_logs)

@@ -168,7 +168,6 @@ async def _prepare_database(settings: Settings, *, run_migrations: bool) -> str 
 def _serve(settings: Settings) -> bool:
     """Serve until stopped; False when the server could not start (uvicorn logged why)."""
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     host, port = settings.listen_host_port
     count = settings.worker_count
@@ -192,9 +191,38 @@ def _serve(settings: Settings) -> bool:
     config = uvicorn.Config("chatgate.serving:worker_app", factory=True, workers=count, **options)
     sock = config.bind_socket()
     sock.listen(config.backlog)  # connections wait in the queue until a worker accepts
-    _announce_listening(sock, f" ({count} workers)")
-    Multiprocess(config, sockets=[sock]).run()
-    return True
+    supervisor = _announcing_supervisor_class()(config, sockets=[sock])
+    supervisor.run()
+    # A worker that failed to start stops them all (uvicorn): that is a failed start.
+    return supervisor.announced and not any(
+        process.process.exitcode == STARTUP_FAILURE for process in supervisor.processes
+    )
+
+
+# uvicorn's exit code for a worker whose start failed.
+STARTUP_FAILURE = 3
+WORKERS_READY_DEADLINE_S = 60.0
+
+
+def _announcing_supervisor_class() -> type[Any]:
+    from uvicorn.supervisors import Multiprocess
+
+    class AnnouncingSupervisor(Multiprocess):
+        """Says where it listens once every worker has started."""
+
+        announced = False
+
+        def init_processes(self) -> None:
+            super().init_processes()
+            ready = all(
+                process.wait_until_ready(WORKERS_READY_DEADLINE_S, self.should_exit)
+                for process in self.processes
+            )
+            if ready:
+                self.announced = True
+                _announce_listening(self.sockets[0], f" ({len(self.processes)} workers)")
+
+    return AnnouncingSupervisor
 
 
 def _announce_data_location(settings: Settings) -> None:
