@@ -89,6 +89,7 @@ DOMAIN_PACKAGES = frozenset(
         "startup",
         "store",
         "system",
+        "ui",
         "upstream",
         "usage",
         "userkeys",
