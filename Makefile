@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest bench bench-replicas clean
+.PHONY: install run test lint typecheck pytest bench bench-replicas bench-workers clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ bench: install
 
 bench-replicas: install
 	$(BIN)/python -m bench.replicas
+
+bench-workers: install
+	$(BIN)/python -m bench.workers
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

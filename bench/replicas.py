@@ -1,9 +1,15 @@
 """How fast a change made through one replica reaches another (SPEC §11).
 
 Starts two real ``chatgate serve`` processes on one fresh PostgreSQL database (A and B).
-Each round mints a token through A's API, then asks B's ``/v1/models`` with it until B
-accepts it; then revokes it through A and asks B until B refuses it. The time from A's
-answer to B's first matching answer is the propagation delay, which includes B's reload.
+Each round changes something through A's API and asks B until B's answer shows it:
+
+- a token minted through A is accepted by B's ``/v1/models``; revoked, it is refused (401);
+- a model created through A is listed by B; deleted, it is gone;
+- a provider config disabled through A makes B answer 403; enabled again, B goes upstream
+  (to a closed port here, so 502).
+
+The time from A's answer to B's first matching answer is the propagation delay, which
+includes B's reload.
 
 Target: median ≤ 1 s, maximum ≤ 2 s. The polling step (5 ms) bounds the resolution.
 
@@ -23,7 +29,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -36,34 +44,103 @@ PG_URL = os.environ.get("CHATGATE_TEST_PG_URL", "postgresql://postgres@127.0.0.1
 POLL_S = 0.005
 
 
-async def until_status(session: aiohttp.ClientSession, url: str, token: str, want: int) -> float:
+ADMIN = {"authorization": f"Bearer {TOKEN}"}
+CHAT = {"model": "probe", "messages": [{"role": "user", "content": "hi"}]}
+
+
+async def until(check: Callable[[], Awaitable[bool]]) -> float:
     started = time.perf_counter()
-    while True:
-        async with session.get(url, headers={"authorization": f"Bearer {token}"}) as response:
-            if response.status == want:
-                return time.perf_counter() - started
+    while not await check():
         if time.perf_counter() - started > 30:
-            raise RuntimeError(f"B never answered {want}")
+            raise RuntimeError("B never showed the change")
         await asyncio.sleep(POLL_S)
+    return time.perf_counter() - started
 
 
-async def rounds(a: str, b: str, count: int) -> tuple[list[float], list[float]]:
-    admin = {"authorization": f"Bearer {TOKEN}"}
-    appear: list[float] = []
-    vanish: list[float] = []
+async def call(session: aiohttp.ClientSession, method: str, url: str, **kwargs: Any) -> Any:
+    async with session.request(method, url, headers=ADMIN, **kwargs) as response:
+        if response.status >= 300:
+            raise RuntimeError(f"{method} {url}: {response.status} {await response.text()}")
+        return await response.json() if response.status != 204 else None
+
+
+async def rounds(a: str, b: str, count: int) -> dict[str, list[float]]:
+    delays: dict[str, list[float]] = {}
+
+    def note(label: str, seconds: float) -> None:
+        delays.setdefault(label, []).append(seconds)
+
     async with aiohttp.ClientSession() as session:
-        async with session.get(f"{a}/api/v1/users/me", headers=admin) as me:
-            owner_id = (await me.json())["id"]
+
+        async def status(method: str, url: str, token: str = TOKEN, **kwargs: Any) -> int:
+            headers = {"authorization": f"Bearer {token}"}
+            async with session.request(method, url, headers=headers, **kwargs) as response:
+                await response.read()
+                return response.status
+
+        async def models_on_b() -> list[str]:
+            async with session.get(f"{b}/v1/models", headers=ADMIN) as response:
+                return [m["id"] for m in (await response.json())["data"]]
+
+        owner_id = (await call(session, "GET", f"{a}/api/v1/users/me"))["id"]
+        provider = await call(
+            session,
+            "POST",
+            f"{a}/api/v1/providers",
+            json={"family": "openai", "name": "probe", "base_url": "http://127.0.0.1:9/v1",
+                  "api_key": "sk-probe-0123456789abcdef"},
+        )  # fmt: skip
+        await call(
+            session,
+            "POST",
+            f"{a}/api/v1/models",
+            json={"provider_config_id": provider["id"], "model": "m", "name": "probe",
+                  "context_limit": 8192},
+        )  # fmt: skip
+        provider_url = f"{a}/api/v1/providers/{provider['id']}"
+        chat_on_b = f"{b}/v1/chat/completions"
         for number in range(count):
-            async with session.post(
-                f"{a}/api/v1/users/{owner_id}/tokens", json={"name": f"r{number}"}, headers=admin
-            ) as minted:
-                token = await minted.json()
-            appear.append(await until_status(session, f"{b}/v1/models", token["token"], 200))
-            async with session.delete(f"{a}/api/v1/tokens/{token['id']}", headers=admin) as gone:
-                assert gone.status == 204
-            vanish.append(await until_status(session, f"{b}/v1/models", token["token"], 401))
-    return appear, vanish
+            token = await call(
+                session, "POST", f"{a}/api/v1/users/{owner_id}/tokens", json={"name": f"r{number}"}
+            )
+            note("token accepted", await until(
+                lambda t=token["token"]: _is(status("GET", f"{b}/v1/models", t), 200)))  # fmt: skip
+            await call(session, "DELETE", f"{a}/api/v1/tokens/{token['id']}")
+            note("revoked token refused", await until(
+                lambda t=token["token"]: _is(status("GET", f"{b}/v1/models", t), 401)))  # fmt: skip
+
+            model = await call(
+                session,
+                "POST",
+                f"{a}/api/v1/models",
+                json={"provider_config_id": provider["id"], "model": "m", "name": f"new{number}",
+                      "context_limit": 8192},
+            )  # fmt: skip
+            note("new model listed", await until(
+                lambda n=f"new{number}": _contains(models_on_b(), n)))  # fmt: skip
+            await call(session, "DELETE", f"{a}/api/v1/models/{model['id']}")
+            note("deleted model gone", await until(
+                lambda n=f"new{number}": _lacks(models_on_b(), n)))  # fmt: skip
+
+            await call(session, "PATCH", provider_url, json={"enabled": False})
+            note("disabled provider 403", await until(
+                lambda: _is(status("POST", chat_on_b, json=CHAT), 403)))  # fmt: skip
+            await call(session, "PATCH", provider_url, json={"enabled": True})
+            note("enabled provider used", await until(
+                lambda: _is(status("POST", chat_on_b, json=CHAT), 502)))  # fmt: skip
+    return delays
+
+
+async def _is(answer: Awaitable[int], want: int) -> bool:
+    return await answer == want
+
+
+async def _contains(names: Awaitable[list[str]], name: str) -> bool:
+    return name in await names
+
+
+async def _lacks(names: Awaitable[list[str]], name: str) -> bool:
+    return name not in await names
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -77,7 +154,7 @@ async def run(args: argparse.Namespace) -> None:
             "CHATGATE_DATABASE_URL": PG_URL.rsplit("/", 1)[0] + f"/{name}",
             "CHATGATE_ENCRYPTION_KEYS": base64.b64encode(os.urandom(32)).decode(),
             "CHATGATE_BOOTSTRAP_TOKEN": TOKEN,
-            "CHATGATE_LOG_LEVEL": "warning",
+            "CHATGATE_LOG_LEVEL": "error",  # the probes' 502s are expected
         }
         urls = []
         for extra in ([], ["--no-migrate"]):
@@ -93,8 +170,8 @@ async def run(args: argparse.Namespace) -> None:
             )
             urls.append(f"http://127.0.0.1:{port}")
             await wait_http(f"{urls[-1]}/healthz")
-        appear, vanish = await rounds(urls[0], urls[1], args.rounds)
-        for label, values in (("new token accepted", appear), ("revoked token refused", vanish)):
+        delays = await rounds(urls[0], urls[1], args.rounds)
+        for label, values in delays.items():
             ms = [v * 1000 for v in values]
             print(
                 f"{label:24} median {statistics.median(ms):7.1f} ms   "
@@ -111,7 +188,7 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=20)
     asyncio.run(run(parser.parse_args()))
 
 

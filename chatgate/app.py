@@ -18,7 +18,12 @@ from chatgate.gateway.wiring import build_gateway, running
 from chatgate.models.routes import router as models_router
 from chatgate.providers.routes import router as providers_router
 from chatgate.runtime import Runtime
+from chatgate.sessions.routes import router as sessions_router
 from chatgate.system.routes import router as system_router
+from chatgate.ui.routes import ContentSecurityPolicy
+from chatgate.ui.routes import error_page as ui_error_page
+from chatgate.ui.routes import router as ui_router
+from chatgate.ui.routes import static_files as ui_static_files
 from chatgate.userkeys.routes import router as userkeys_router
 from chatgate.users.routes import router as users_router
 
@@ -43,16 +48,20 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.gateway = gateway
-    install_error_handlers(app)
+    install_error_handlers(app, error_page=ui_error_page)
     app.include_router(system_router)
     app.include_router(users_router)
+    app.include_router(sessions_router)
     app.include_router(providers_router)
     app.include_router(models_router)
     app.include_router(catalog_router)
     app.include_router(userkeys_router)
+    app.include_router(ui_router)
+    app.mount("/ui/static", ui_static_files, name="ui-static")
     gateway_routes = gateway.routes()
     app.router.routes.extend(gateway_routes)
     install_openapi(app, describe_raw_routes=gateway_openapi)
+    app.add_middleware(ContentSecurityPolicy)
     app.add_middleware(
         RequestMiddleware, metrics=runtime.metrics, gateway=GatewayRouter(gateway_routes)
     )

@@ -51,8 +51,13 @@ class TextFormatter(logging.Formatter):
 
 
 def _text_value(value: Any) -> str:
+    """A value as one token: quoted and escaped (JSON string rules) when it has spaces,
+    quotes, backslashes or control characters, so a client-chosen path can never start a
+    line of its own or pass for another field."""
     text = "-" if value is None else str(value)
-    return f'"{text}"' if not text or " " in text or '"' in text else text
+    if text and text.isprintable() and not any(c in text for c in ' "\\='):
+        return text
+    return orjson.dumps(text).decode()
 
 
 class JsonFormatter(logging.Formatter):
@@ -69,6 +74,26 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+_listeners: list[logging.handlers.QueueListener] = []
+
+
+def flush_logs() -> None:
+    """Write out everything queued and stop the writer thread (at exit)."""
+    while _listeners:
+        _listeners.pop().stop()
+
+
+def drain_logs() -> None:
+    """Write out everything queued, and keep writing: for a server worker that stops and
+    may then end by its signal, without ``atexit``."""
+    for listener in _listeners:
+        listener.stop()
+        listener.start()
+
+
+atexit.register(flush_logs)
+
+
 def configure_logging(level: str, log_format: LogFormat) -> None:
     """Install the one handler on the root logger; idempotent (the last call wins)."""
     formatter: logging.Formatter = JsonFormatter() if log_format == "json" else TextFormatter()
@@ -77,7 +102,8 @@ def configure_logging(level: str, log_format: LogFormat) -> None:
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     listener = logging.handlers.QueueListener(records, output)
     listener.start()
-    atexit.register(listener.stop)  # drains what is queued before the process ends
+    flush_logs()  # a previous configuration's listener, if any
+    _listeners.append(listener)
 
     root = logging.getLogger()
     for handler in list(root.handlers):

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 access_log = logging.getLogger("chatgate.access")
 upstream_log = logging.getLogger("chatgate.upstream")
 
+# Paths are the client's to choose: only so much of one is written.
+MAX_LOGGED_PATH = 512
 # Failures a client causes or that are not a provider's fault are not warnings.
 _QUIET_ERROR_CLASSES = frozenset({"client_disconnected"})
 
@@ -90,7 +92,7 @@ def write_access_line(
         return
     fields: dict[str, object] = {
         "method": method,
-        "path": path,
+        "path": path[:MAX_LOGGED_PATH],
         "status": status,
         "duration_ms": round(duration_s * 1000, 2),
         "request_id": request_id,

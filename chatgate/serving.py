@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from chatgate.logs import configure_logging
+from chatgate.crypto.keyring import KeyRingError
+from chatgate.logs import configure_logging, drain_logs
 from chatgate.runtime import Runtime
 from chatgate.settings import Settings, load_settings
-from chatgate.startup import build_runtime
+from chatgate.startup import StartupError, build_runtime
 
 log = logging.getLogger("chatgate.serving")
 
@@ -43,11 +45,13 @@ class ServedApp:
             if message["type"] == "lifespan.startup":
                 try:
                     await self._start()
+                except (StartupError, KeyRingError) as error:
+                    # Written for operators, and free of secrets.
+                    await self._fail_start(send, str(error))
+                    return
                 except Exception as error:
-                    # The reason, one line: StartupError messages are written for operators.
-                    log.error("start-up failed: %s", error)
-                    await self._stop()
-                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    # Only the type: a database error's text can carry SQL and parameters.
+                    await self._fail_start(send, type(error).__name__)
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -55,22 +59,32 @@ class ServedApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+    async def _fail_start(self, send: Send, reason: str) -> None:
+        log.error("start-up failed: %s", reason)
+        await self._stop()
+        await send({"type": "lifespan.startup.failed", "message": reason})
+
     async def _start(self) -> None:
         from chatgate.app import create_app
 
         self._runtime, _ = await build_runtime(self._settings, run_migrations=False)
         self._app = create_app(self._runtime)
-        self._lifespan = self._app.router.lifespan_context(self._app)
-        await self._lifespan.__aenter__()
+        lifespan = self._app.router.lifespan_context(self._app)
+        await lifespan.__aenter__()
+        self._lifespan = lifespan  # entered: to be exited at the stop
         tune_garbage_collector()
 
     async def _stop(self) -> None:
-        if self._lifespan is not None:
-            await self._lifespan.__aexit__(None, None, None)
-            self._lifespan = None
-        if self._runtime is not None:
-            await self._runtime.db.dispose()
-            self._runtime = None
+        try:
+            if self._lifespan is not None:
+                lifespan, self._lifespan = self._lifespan, None
+                await lifespan.__aexit__(None, None, None)
+        finally:
+            if self._runtime is not None:
+                runtime, self._runtime = self._runtime, None
+                await runtime.db.dispose()
+        # A worker may end by its stop signal right after this, without ``atexit``.
+        drain_logs()
 
 
 def worker_app() -> ServedApp:
@@ -79,6 +93,15 @@ def worker_app() -> ServedApp:
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     return ServedApp(settings)
+
+
+def stop_signals_end_normally() -> None:
+    """uvicorn re-raises the stop signal once it has shut down gracefully; with the default
+    handlers the process would then die by that signal. A stop asked for is a normal end
+    (exit 0), so the handlers it restores before re-raising do nothing. (Call it before the
+    server starts: uvicorn captures the signals while it serves.)"""
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: None)
 
 
 def tune_garbage_collector() -> None:

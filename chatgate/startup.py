@@ -71,7 +71,11 @@ async def build_runtime(
     except BaseException:
         await db.dispose()
         raise
-    token = await db.write(lambda session: bootstrap_owner(session, settings.bootstrap_token))
+    try:
+        token = await db.write(lambda session: bootstrap_owner(session, settings.bootstrap_token))
+    except BaseException:
+        await db.dispose()
+        raise
     runtime = Runtime(
         settings=settings,
         db=db,

@@ -6,7 +6,9 @@ starts from empty tables (truncated), with a fresh owner and token.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -139,3 +142,21 @@ async def scratch_database_url(
         yield url
     finally:
         await _drop_pg_database(url)
+
+
+@pytest.fixture
+async def live(env: Env) -> AsyncIterator[str]:
+    """The test's app served by a real uvicorn on 127.0.0.1 (same event loop, same runtime),
+    for clients that need real sockets: the sync SDK, disconnects mid-stream, a browser."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)  # connections queue in the kernel until uvicorn starts accepting
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(env.app, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -62,10 +63,15 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
-def install_error_handlers(app: FastAPI) -> None:
+# Renders an error as a page for the browser UI, or None for the API's JSON body.
+ErrorPage = Callable[[Request, ApiError], Response | None]
+
+
+def install_error_handlers(app: FastAPI, error_page: ErrorPage | None = None) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JsonResponse:
-        return JsonResponse(status_code=exc.status, content=exc.body())
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        page = error_page(request, exc) if error_page is not None else None
+        return page or JsonResponse(status_code=exc.status, content=exc.body())
 
     @app.exception_handler(PrimaryKeyRevoked)
     async def _revoked(_request: Request, _exc: PrimaryKeyRevoked) -> JsonResponse:

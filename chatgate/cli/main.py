@@ -10,7 +10,6 @@ import base64
 import contextlib
 import json
 import secrets
-import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -29,7 +28,7 @@ from chatgate.db.engine import Database
 from chatgate.encryption import registry
 from chatgate.errors import ApiError
 from chatgate.logs import configure_logging
-from chatgate.serving import ServedApp
+from chatgate.serving import ServedApp, stop_signals_end_normally
 from chatgate.settings import Settings, SettingsError, load_settings, parse_workers
 from chatgate.startup import StartupError, build_runtime, load_keyring
 from chatgate.store import users as user_store
@@ -153,7 +152,7 @@ def serve(
         typer.echo(f"    {token}")
     elif token is not None:
         typer.echo("Created the owner 'admin' with the token from CHATGATE_BOOTSTRAP_TOKEN.")
-    _stop_signals_end_normally()
+    stop_signals_end_normally()
     if not _serve(settings):
         raise typer.Exit(EXIT_ERROR)
 
@@ -169,7 +168,6 @@ async def _prepare_database(settings: Settings, *, run_migrations: bool) -> str 
 def _serve(settings: Settings) -> bool:
     """Serve until stopped; False when the server could not start (uvicorn logged why)."""
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     host, port = settings.listen_host_port
     count = settings.worker_count
@@ -193,17 +191,38 @@ def _serve(settings: Settings) -> bool:
     config = uvicorn.Config("chatgate.serving:worker_app", factory=True, workers=count, **options)
     sock = config.bind_socket()
     sock.listen(config.backlog)  # connections wait in the queue until a worker accepts
-    _announce_listening(sock, f" ({count} workers)")
-    Multiprocess(config, sockets=[sock]).run()
-    return True
+    supervisor = _announcing_supervisor_class()(config, sockets=[sock])
+    supervisor.run()
+    # A worker that failed to start stops them all (uvicorn): that is a failed start.
+    return supervisor.announced and not any(
+        process.process.exitcode == STARTUP_FAILURE for process in supervisor.processes
+    )
 
 
-def _stop_signals_end_normally() -> None:
-    """uvicorn re-raises the stop signal once it has shut down gracefully; with the default
-    handlers the process would then die by that signal. A stop asked for is a normal end
-    (exit 0), so the handlers it restores before re-raising do nothing."""
-    for stop in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop, lambda *_: None)
+# uvicorn's exit code for a worker whose start failed.
+STARTUP_FAILURE = 3
+WORKERS_READY_DEADLINE_S = 60.0
+
+
+def _announcing_supervisor_class() -> type[Any]:
+    from uvicorn.supervisors import Multiprocess
+
+    class AnnouncingSupervisor(Multiprocess):
+        """Says where it listens once every worker has started."""
+
+        announced = False
+
+        def init_processes(self) -> None:
+            super().init_processes()
+            ready = all(
+                process.wait_until_ready(WORKERS_READY_DEADLINE_S, self.should_exit)
+                for process in self.processes
+            )
+            if ready:
+                self.announced = True
+                _announce_listening(self.sockets[0], f" ({len(self.processes)} workers)")
+
+    return AnnouncingSupervisor
 
 
 def _announce_data_location(settings: Settings) -> None:

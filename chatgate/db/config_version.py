@@ -1,8 +1,9 @@
-"""A configuration version every replica can poll (SPEC §11).
+"""The configuration version SQLite processes compare (SPEC §11; ``db.changes``).
 
-Every write that may change configuration (``Database.write`` with ``notify``) stores a
-fresh random value in the ``config_version`` setting, inside its own transaction. A
-process that sees the value change reloads its caches. Writes that change no
+On SQLite, every write that may change configuration (``Database.write`` with ``notify``)
+stores a fresh random value in the ``config_version`` setting, inside its own transaction.
+A process that sees the value change reloads its caches. (PostgreSQL announces changes
+with triggers instead.) Writes that change no
 configuration (usage rows, ``last_used_at``) do not touch it, so traffic alone never
 causes reloads. The row is written last in a transaction, so it cannot take part in a
 lock cycle.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +36,3 @@ async def bump(session: AsyncSession) -> str:
     )
     await session.execute(statement)
     return version
-
-
-async def current(session: AsyncSession) -> object:
-    return await session.scalar(select(Setting.value).where(Setting.name == CONFIG_VERSION))

@@ -155,7 +155,9 @@ class Database:
                         # pollers compare this version.
                         version = await config_version.bump(session)
                 if version is not None:
-                    self.last_config_version = version
+                    # A change this process did not apply to its snapshot is not "its own":
+                    # its pollers must reload (db.changes).
+                    self.last_config_version = version if invalidate_here else None
                 if notify and invalidate_here:
                     for listener in self.write_listeners:
                         listener()

@@ -63,13 +63,25 @@ def normalise_database_url(raw: str) -> str:
     return _libpq_query_to_asyncpg(url).render_as_string(hide_password=False)
 
 
+# libpq's names for what asyncpg takes under another name.
+_LIBPQ_RENAMES = {"sslmode": "ssl", "connect_timeout": "timeout"}
+# What asyncpg.connect takes from the URL's query (and SQLAlchemy's own options).
+_ASYNCPG_OPTIONS = frozenset(
+    {"ssl", "timeout", "command_timeout", "statement_cache_size", "direct_tls",
+     "target_session_attrs", "krbsrvname", "gsslib", "passfile",
+     "prepared_statement_cache_size", "prepared_statement_name_func"}
+)  # fmt: skip
+
+
 def _libpq_query_to_asyncpg(url: URL) -> URL:
-    # asyncpg calls libpq's ``sslmode`` ``ssl`` and takes the same values.
-    query = dict(url.query)
-    if "sslmode" in query:
-        query["ssl"] = query.pop("sslmode")
-        return url.set(query=query)
-    return url
+    query = {_LIBPQ_RENAMES.get(name, name): value for name, value in url.query.items()}
+    unknown = sorted(set(query) - _ASYNCPG_OPTIONS)
+    if unknown:
+        raise DatabaseUrlError(
+            f"the PostgreSQL URL option {unknown[0]!r} is not supported; supported: sslmode, "
+            "connect_timeout, " + ", ".join(sorted(_ASYNCPG_OPTIONS - {"ssl", "timeout"}))
+        )
+    return url.set(query=query) if query != dict(url.query) else url
 
 
 @dataclass(frozen=True, slots=True)

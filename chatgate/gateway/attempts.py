@@ -245,7 +245,7 @@ class AttemptLoop:
         status = response.status
         if 200 <= status < 300:
             if plan.pool_key is not None:
-                self.gw.health.succeeded(plan.pool_key.id, self.model.upstream_model)
+                self.gw.health.succeeded(plan.pool_key, self.model.upstream_model)
             if request.stream:
                 return await self._start_stream(stack, response, plan, record)
             return await self._read_answer(stack, response, plan, record)
@@ -347,7 +347,7 @@ class AttemptLoop:
         if plan.pool_key is not None:
             if rate_limited:
                 until = self.gw.health.rate_limited(
-                    plan.pool_key.id, self.model.upstream_model, utcnow(), retry
+                    plan.pool_key, self.model.upstream_model, utcnow(), retry
                 )
                 self.gw.key_states.cooled(plan.pool_key, self.model.upstream_model, until)
                 self.failures.cooling(until)

@@ -12,6 +12,7 @@ snapshot carries a new sealed value and the mark no longer applies.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,12 +34,21 @@ class PoolChoice:
     earliest_ready: datetime | None  # when every usable key is cooling down
 
 
+# A cooldown seen here belongs to the key's secret: a replaced secret starts afresh.
+_Slot = tuple[uuid.UUID, SealedSecret, str]
+
+
 class KeyHealth:
     def __init__(self) -> None:
-        self._cooldown_until: dict[tuple[uuid.UUID, str], datetime] = {}
-        self._consecutive_429: dict[tuple[uuid.UUID, str], int] = {}
+        self._cooldown_until: dict[_Slot, datetime] = {}
+        self._consecutive_429: dict[_Slot, int] = {}
         self._invalid: set[tuple[uuid.UUID, SealedSecret]] = set()
         self._cursor: dict[uuid.UUID, int] = {}
+        # Cooldowns stored by any process, (key id, upstream model) -> end; replaced whole.
+        self._stored: Mapping[tuple[uuid.UUID, str], datetime] = {}
+
+    def replace_stored(self, stored: Mapping[tuple[uuid.UUID, str], datetime]) -> None:
+        self._stored = stored
 
     def choose(self, provider: ProviderEntry, upstream_model: str, now: datetime) -> PoolChoice:
         ready: list[PoolKey] = []
@@ -46,14 +56,14 @@ class KeyHealth:
         for key in provider.keys:
             if key.state == _INVALID or (key.id, key.sealed) in self._invalid:
                 continue
-            slot = (key.id, upstream_model)
+            slot = (key.id, key.sealed, upstream_model)
             until = self._cooldown_until.get(slot)
             if until is not None and until <= now:
                 del self._cooldown_until[slot]  # expired: forget it
                 until = None
             if key.state == _COOLING_DOWN and key.cooldown_until is not None:
                 until = max(until, key.cooldown_until) if until else key.cooldown_until
-            stored = key.cooldowns.get(upstream_model) if key.cooldowns else None
+            stored = self._stored.get((key.id, upstream_model)) if self._stored else None
             if stored is not None:  # another process (or an earlier life of this one) saw it
                 until = max(until, stored) if until else stored
             if until is not None and until > now:
@@ -71,10 +81,10 @@ class KeyHealth:
         )
 
     def rate_limited(
-        self, key_id: uuid.UUID, upstream_model: str, now: datetime, retry_after_s: float | None
+        self, key: PoolKey, upstream_model: str, now: datetime, retry_after_s: float | None
     ) -> datetime:
         """Cool the (key, model) pair down; returns when it is ready again."""
-        slot = (key_id, upstream_model)
+        slot = (key.id, key.sealed, upstream_model)
         count = self._consecutive_429.get(slot, 0) + 1
         self._consecutive_429[slot] = count
         seconds = (
@@ -84,8 +94,8 @@ class KeyHealth:
         self._cooldown_until[slot] = until
         return until
 
-    def succeeded(self, key_id: uuid.UUID, upstream_model: str) -> None:
-        self._consecutive_429.pop((key_id, upstream_model), None)
+    def succeeded(self, key: PoolKey, upstream_model: str) -> None:
+        self._consecutive_429.pop((key.id, key.sealed, upstream_model), None)
 
     def invalid(self, key: PoolKey) -> None:
         self._invalid.add((key.id, key.sealed))

@@ -45,22 +45,33 @@ class KeyStateWriter:
         self._pending: set[asyncio.Task[None]] = set()
         # (key, model) -> (when last written, the cooldown end written then)
         self._cooldowns_written: dict[tuple[uuid.UUID, str], tuple[float, datetime]] = {}
+        # (key, model) -> the longest end waiting to be written
+        self._cooldowns_wanted: dict[tuple[uuid.UUID, str], datetime] = {}
 
     def cooled(self, key: PoolKey, upstream_model: str, until: datetime) -> None:
-        """The pair cools down until ``until`` (already applied in memory)."""
+        """The pair cools down until ``until`` (already applied in memory). Stored at once,
+        or — within a second of the last write — once that second is over, with the
+        longest end asked for meanwhile."""
         slot = (key.id, upstream_model)
-        now = time.monotonic()
         written = self._cooldowns_written.get(slot)
-        if written is not None and (
-            now - written[0] < COOLDOWN_WRITE_INTERVAL_S or until <= written[1]
-        ):
-            return
-        self._cooldowns_written[slot] = (now, until)
-        self._spawn(self._store_cooldown(key.id, upstream_model, until))
+        if written is not None and until <= written[1]:
+            return  # what is stored already lasts as long
+        wanted = self._cooldowns_wanted.get(slot)
+        self._cooldowns_wanted[slot] = until if wanted is None else max(wanted, until)
+        if wanted is not None:
+            return  # a write of this pair is already on its way
+        wait = 0.0
+        if written is not None:
+            wait = max(0.0, written[0] + COOLDOWN_WRITE_INTERVAL_S - time.monotonic())
+        self._spawn(self._store_cooldown(slot, wait))
 
-    async def _store_cooldown(
-        self, key_id: uuid.UUID, upstream_model: str, until: datetime
-    ) -> None:
+    async def _store_cooldown(self, slot: tuple[uuid.UUID, str], wait: float) -> None:
+        if wait:
+            await asyncio.sleep(wait)
+        until = self._cooldowns_wanted.pop(slot)
+        self._cooldowns_written[slot] = (time.monotonic(), until)
+        key_id, upstream_model = slot
+
         async def work(session: AsyncSession) -> None:
             await cooldown_store.extend_cooldown(session, key_id, upstream_model, until, utcnow())
 

@@ -83,10 +83,10 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
 
 async def _installation_id(session: AsyncSession) -> str:
     """One id per installation (shared by replicas), created on first use."""
-    row = await settings_store.get_setting(session, INSTALLATION_ID_SETTING)
-    if row is None:
-        row = settings_store.add_setting(session, INSTALLATION_ID_SETTING, secrets.token_hex(16))
-    return str(row.value)
+    stored = await settings_store.ensure_setting(
+        session, INSTALLATION_ID_SETTING, secrets.token_hex(16)
+    )
+    return str(stored)
 
 
 @contextlib.asynccontextmanager
@@ -97,7 +97,7 @@ async def running(parts: GatewayParts, runtime: Runtime) -> AsyncIterator[None]:
     parts.usage.start()
     parts.last_used.start()
     try:
-        async with SnapshotFollower(parts.holder, runtime).following():
+        async with SnapshotFollower(parts.holder, parts.gateway.health, runtime).following():
             # Warm after the feed listens, so no change falls between the two; the first
             # request then does not pay for the load.
             await parts.holder.get()

@@ -180,6 +180,9 @@ async def update_key(
         key.secret_hint = key_hint(secret)
     if secret is not None or body.enabled is True:
         reset_key_state(key)
+    if secret is not None:
+        # Cooldowns belong to the old secret; re-enabling a key does not end the
+        # upstream's rate limit, so it keeps them.
         await cooldown_store.clear_cooldowns(session, key.id)
     after = key_snapshot(key)
     if after != before or secret is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.tables import Setting
@@ -21,3 +23,16 @@ def add_setting(
     row = Setting(name=name, value=value, updated_at=utcnow(), updated_by=updated_by)
     session.add(row)
     return row
+
+
+async def ensure_setting(session: AsyncSession, name: str, value: str) -> object:
+    """The setting's value, storing ``value`` first when there is none. Safe when several
+    processes race to create it: one insert wins, every one reads the winner's value."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(Setting)
+        .values(name=name, value=value, updated_at=utcnow(), updated_by=None)
+        .on_conflict_do_nothing(index_elements=[Setting.name])
+    )
+    return await session.scalar(select(Setting.value).where(Setting.name == name))

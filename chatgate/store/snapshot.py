@@ -15,11 +15,9 @@ from chatgate.db.tables import (
     ModelConfig,
     ProviderConfig,
     ProviderKey,
-    ProviderKeyCooldown,
     User,
     UserProviderKey,
 )
-from chatgate.store.cooldowns import active_cooldowns
 
 T = TypeVar("T")
 
@@ -32,7 +30,6 @@ class SnapshotRows:
     keys: Sequence[ProviderKey]
     models: Sequence[ModelConfig]
     user_keys: Sequence[UserProviderKey]
-    cooldowns: Sequence[ProviderKeyCooldown]
 
 
 async def load_snapshot_rows(session: AsyncSession, now: datetime) -> SnapshotRows:
@@ -62,7 +59,6 @@ async def load_snapshot_rows(session: AsyncSession, now: datetime) -> SnapshotRo
                 UserProviderKey.user_id, UserProviderKey.provider_config_id
             ),
         ),
-        cooldowns=await active_cooldowns(session, now),
     )
 
 

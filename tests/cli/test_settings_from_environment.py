@@ -25,6 +25,7 @@ from tests.support.helpers import PG_URL, TEST_KEY, cli_environ, run_chatgate
         ("postgresql+asyncpg://u@db/chat", "postgresql+asyncpg://u@db/chat"),
         ("POSTGRES://u@db/chat", "postgresql+asyncpg://u@db/chat"),
         ("postgres://u@db/chat?sslmode=require", "postgresql+asyncpg://u@db/chat?ssl=require"),
+        ("postgres://u@db/chat?connect_timeout=7", "postgresql+asyncpg://u@db/chat?timeout=7"),
     ],
 )
 def test_database_urls_map_to_the_async_drivers(written: str, used: str) -> None:
@@ -39,6 +40,7 @@ def test_database_urls_map_to_the_async_drivers(written: str, used: str) -> None
         "chatgate.db",
         "sqlite://",
         "postgres://u:secret-pw@db",
+        "postgres://u:secret-pw@db/chat?application_name=x",
     ],
 )
 def test_unusable_database_urls_are_refused_without_repeating_them(written: str) -> None:

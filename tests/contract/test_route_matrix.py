@@ -29,6 +29,13 @@ DECLARED: dict[tuple[str, str], Permission] = {
     ("POST", "/api/v1/users"): Permission.ADMIN_WRITE,
     ("GET", "/api/v1/users"): Permission.ADMIN_READ,
     ("GET", "/api/v1/users/me"): Permission.AUTHENTICATED,
+    ("POST", "/api/v1/sessions"): Permission.PUBLIC,
+    ("DELETE", "/api/v1/sessions/current"): Permission.AUTHENTICATED,
+    ("GET", "/ui"): Permission.PUBLIC,
+    ("GET", "/ui/sign-in"): Permission.PUBLIC,
+    ("POST", "/ui/sign-in"): Permission.PUBLIC,
+    ("GET", "/ui/providers"): Permission.ADMIN_READ,
+    ("GET", "/ui/models"): Permission.AUTHENTICATED,
     ("GET", "/api/v1/users/{user_id}"): Permission.ADMIN_READ,
     ("PATCH", "/api/v1/users/{user_id}"): Permission.ADMIN_WRITE,
     ("POST", "/api/v1/users/{user_id}/tokens"): Permission.AUTHENTICATED,
@@ -72,7 +79,7 @@ ADMIN_OR_SELF: frozenset[tuple[str, str]] = frozenset(
 # The documentation routes (plain Starlette routes and the mount serving Swagger UI's and
 # ReDoc's files, public by design, SPEC §12).
 DOC_ROUTES = frozenset(
-    {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/docs/static"}
+    {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/docs/static", "/ui/static"}
 )
 
 ROLES = ("anonymous", "member", "other_member", "auditor", "admin")
@@ -270,6 +277,9 @@ async def test_role_route_matrix_follows_declared_permissions(env: Env) -> None:
                         f"{method} {route.path} as {role}: expected {expected}, "
                         f"got {response.status_code} {response.text[:120]}"
                     )
+                elif expected != "allowed" and route.path.startswith("/ui"):
+                    # The UI answers with a page (a 401 is the sign-in form).
+                    assert response.headers["content-type"].startswith("text/html")
                 elif expected != "allowed":
                     assert set(error_of(route.path, response.json())) >= {"code", "message"}
     assert mismatches == []

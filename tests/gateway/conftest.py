@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
 import pytest
-import uvicorn
 
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import USER_MESSAGE
@@ -35,24 +32,6 @@ async def fake() -> AsyncIterator[FakeUpstream]:
 async def fake2() -> AsyncIterator[FakeUpstream]:
     async with FakeUpstream() as upstream:
         yield upstream
-
-
-@pytest.fixture
-async def live(env: Env) -> AsyncIterator[str]:
-    """The test's app served by a real uvicorn on 127.0.0.1 (same event loop, same runtime),
-    for clients that need real sockets: the sync SDK, disconnects mid-stream."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)  # connections queue in the kernel until uvicorn starts accepting
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(env.app, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 async def two_openai_configs(

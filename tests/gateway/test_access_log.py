@@ -5,10 +5,12 @@ key, a token or prompt text."""
 from __future__ import annotations
 
 import logging
+import shlex
 from typing import Any
 
 import pytest
 
+from chatgate.logs import TextFormatter
 from tests.gateway.conftest import two_openai_configs
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.helpers import Env
@@ -81,3 +83,14 @@ async def test_api_requests_and_refusals_get_an_access_line_too(
         200,
     )
     assert PROMPT not in caplog.text
+
+
+def test_a_text_line_cannot_be_forged_by_a_path() -> None:
+    forged = "/x\n2026-01-01T00:00:00.000Z INFO chatgate.access request path=/admin status=200"
+    record = logging.LogRecord("chatgate.access", logging.INFO, __file__, 1, "request", None, None)
+    record.fields = {"path": forged, "status": 404, "note": 'a "quoted" value'}
+    line = TextFormatter().format(record)
+    assert "\n" not in line
+    fields = shlex.split(line.split(" request ", 1)[1])  # quoted values stay one token
+    escaped = forged.replace("\n", "\\n")  # JSON string escaping, newline included
+    assert fields == [f"path={escaped}", "status=404", 'note=a "quoted" value']

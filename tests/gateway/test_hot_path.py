@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import event, select, update
 
 from chatgate.authz import Actor
@@ -181,9 +182,14 @@ async def test_token_and_key_last_used_are_written_off_the_request_path(
     assert all(value is not None for value in keys)
 
 
-async def test_a_token_created_by_another_process_works_on_v1_within_seconds(env: Env) -> None:
+@pytest.mark.parametrize("then_own_cooldown_write", [False, True])
+async def test_a_token_created_by_another_process_works_on_v1_within_seconds(
+    env: Env, then_own_cooldown_write: bool
+) -> None:
     """The CLI (or another replica) writes to the database directly; this server notices
-    through the configuration version it polls and serves the new token."""
+    through its change feed and serves the new token — also when, right after, this
+    process stores a change it applied only in memory (a key cooldown), which must not pass
+    for "the last change was mine"."""
     other_process = Database(env.runtime.settings.database_url)
     try:
 
@@ -198,6 +204,12 @@ async def test_a_token_created_by_another_process_works_on_v1_within_seconds(env
         token = await other_process.write(mint)
     finally:
         await other_process.dispose()
+    if then_own_cooldown_write:
+
+        async def nothing(_session: Any) -> None:
+            return None
+
+        await env.runtime.db.write(nothing, invalidate_here=False)
     deadline = asyncio.get_running_loop().time() + 10
     status = 0
     while asyncio.get_running_loop().time() < deadline:

@@ -157,3 +157,24 @@ async def test_disabled_keys_are_listed_as_disabled(env: Env, fake: FakeUpstream
     )
     assert added.status_code == 201, added.text
     assert [k["state"] for k in await _keys(env, provider["id"])] == ["active", "disabled"]
+
+
+async def test_a_longer_cooldown_within_the_same_second_is_still_stored(
+    env: Env, fake: FakeUpstream
+) -> None:
+    provider = await add_provider(
+        env, family="openai", name="acme", base_url=fake.url + "/v1", api_key=KEY
+    )
+    await add_model(env, provider_config_id=provider["id"], model="gpt-up", name="chat")
+    fake.script(status=429, retry_after="1")
+    assert (await _ask(env)).status_code == 429
+    fake.script(status=429, retry_after="3600")
+    health = env.app.state.gateway.gateway.health
+    health.replace_stored({})  # as if the first cooldown were over: the key is tried again
+    health._cooldown_until.clear()
+    before = utcnow()
+    assert (await _ask(env)).status_code == 429
+    await env.app.state.gateway.gateway.key_states.drain()  # the deferred write included
+    [key] = await _keys(env, provider["id"])
+    ready_at = datetime.fromisoformat(key["cooldown_until"])
+    assert ready_at > before + timedelta(seconds=3500)

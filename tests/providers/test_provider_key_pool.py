@@ -7,7 +7,6 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -15,8 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.tables import ProviderKey
-from chatgate.ids import new_id, utcnow
-from chatgate.store.cooldowns import extend_cooldown
+from chatgate.ids import new_id
 from tests.support.helpers import gather_all
 from tests.support.providers import Api, pg_only
 
@@ -78,8 +76,7 @@ async def delete_key(
 
 
 async def mark_invalid(api: Api, key_id: str) -> None:
-    """What the gateway does on a 401 (the key becomes invalid, with an error), after a 429
-    that cooled it down for an hour."""
+    """What the gateway does on a 401: the key becomes invalid, with an error."""
 
     async def work(session: AsyncSession) -> None:
         await session.execute(
@@ -87,8 +84,6 @@ async def mark_invalid(api: Api, key_id: str) -> None:
             .where(ProviderKey.id == uuid.UUID(key_id))
             .values(state="invalid", last_error="401 from upstream")
         )
-        now = utcnow()
-        await extend_cooldown(session, uuid.UUID(key_id), "gpt-x", now + timedelta(hours=1), now)
 
     await api.env.runtime.db.write(work)
 
@@ -259,7 +254,6 @@ async def test_a_label_only_patch_leaves_an_invalid_key_invalid(api: Api) -> Non
         "invalid",
         "401 from upstream",
     )
-    assert body["cooldown_until"] is not None
 
 
 # -- the last usable key --------------------------------------------------------------------

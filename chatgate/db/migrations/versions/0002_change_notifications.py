@@ -33,7 +33,6 @@ ANNOUNCED = {
     "provider_key_cooldowns": ("cooldown", "key_id"),
     "model_configs": ("model", "id"),
     "user_provider_keys": ("user_key", "user_id"),
-    "settings": ("setting", "name"),
     "encryption_keys": ("encryption_key", "digest"),
 }
 
