@@ -120,6 +120,8 @@ CASES: list[tuple[str, str, str, str | None, int, str]] = [
     ("non-UUID user id", "GET", "/api/v1/users/12345", None, 404, ""),
     ("non-UUID token id", "DELETE", "/api/v1/tokens/12345", None, 404, ""),
     ("malformed token id", "DELETE", "/api/v1/tokens/not-a-uuid", None, 404, ""),
+    ("empty sign-in token", "POST", "/api/v1/sessions", '{"token": ""}', 401, ""),
+    ("number for a token", "POST", "/api/v1/sessions", '{"token": 7}', 422, "token"),
     ("unknown route", "GET", "/api/v1/nowhere", None, 404, ""),
     ("wrong method", "PUT", "/api/v1/users", None, 405, ""),
 ]
