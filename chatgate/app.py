@@ -11,6 +11,7 @@ from chatgate.api.errors import install_error_handlers
 from chatgate.api.middleware import RequestMiddleware
 from chatgate.api.openapi import install_openapi
 from chatgate.api.responses import JsonResponse
+from chatgate.audit.routes import router as audit_router
 from chatgate.catalog.routes import router as catalog_router
 from chatgate.gateway.openapi import gateway_openapi
 from chatgate.gateway.router import GatewayRouter
@@ -19,6 +20,7 @@ from chatgate.models.routes import router as models_router
 from chatgate.providers.routes import router as providers_router
 from chatgate.runtime import Runtime
 from chatgate.system.routes import router as system_router
+from chatgate.usage.routes import router as usage_router
 from chatgate.userkeys.routes import router as userkeys_router
 from chatgate.users.routes import router as users_router
 
@@ -50,6 +52,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(models_router)
     app.include_router(catalog_router)
     app.include_router(userkeys_router)
+    app.include_router(audit_router)
+    app.include_router(usage_router)
     gateway_routes = gateway.routes()
     app.router.routes.extend(gateway_routes)
     install_openapi(app, describe_raw_routes=gateway_openapi)

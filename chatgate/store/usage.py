@@ -1,15 +1,29 @@
-"""Usage rows and ``last_used_at`` timestamps: bulk writes off the request path."""
+"""Usage rows and ``last_used_at`` timestamps: bulk writes off the request path, and the
+totals ``GET /api/v1/usage`` reads."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, or_, update
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    case,
+    distinct,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatgate.db.tables import ApiToken, ProviderKey, UsageEvent
+from chatgate.db.tables import ApiToken, ModelConfig, ProviderConfig, ProviderKey, UsageEvent, User
 
 USAGE_TABLE: Table = UsageEvent.__table__  # type: ignore[assignment]
 
@@ -39,3 +53,149 @@ async def write_last_used(
             await connection.execute(
                 statement, [{"row_id": row_id, "at": at} for row_id, at in seen.items()]
             )
+
+
+# GET /api/v1/usage groups: the usage_events columns that identify a group.
+GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "user": ("user_id",),
+    "model": ("model_config_id",),
+    "provider_config": ("provider_config_id",),
+    "key": ("key_source", "key_id"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
+    group: tuple[Any, ...]  # the values of GROUP_COLUMNS[group_by], in that order
+    requests: int
+    attempts: int
+    errors: int
+    input_tokens: int
+    output_tokens: int
+    p50_latency_ms: float | None
+
+
+def _window(
+    query: Select[Any], since: datetime | None, until: datetime | None, user_id: uuid.UUID | None
+) -> Select[Any]:
+    table = USAGE_TABLE.c
+    if since is not None:
+        query = query.where(table.created_at >= since)
+    if until is not None:
+        query = query.where(table.created_at < until)
+    if user_id is not None:
+        query = query.where(table.user_id == user_id)
+    return query
+
+
+async def usage_totals(
+    session: AsyncSession,
+    group_by: str,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    user_id: uuid.UUID | None,
+) -> list[UsageTotals]:
+    """Totals per group over ``[since, until)``, only ``user_id``'s rows when given.
+
+    ``requests`` counts distinct client request ids, ``attempts`` the rows of upstream
+    attempts (``attempt >= 1``; attempt 0 is a request refused before any), ``errors`` the
+    rows with an error class (failed attempts and refusals). ``p50_latency_ms`` is the
+    median latency of the attempts, interpolated between the two middle values for an even
+    count (PostgreSQL's ``percentile_cont(0.5)``); SQLite has no percentile function, so
+    there the same value is computed in SQL with window functions (see ``_medians``).
+    Two statements in one read transaction: totals, then medians."""
+    table = USAGE_TABLE.c
+    keys = [table[name] for name in GROUP_COLUMNS[group_by]]
+    is_attempt = table.attempt >= 1
+    totals = _window(
+        select(
+            *keys,
+            func.count(distinct(table.request_id)),
+            func.coalesce(func.sum(case((is_attempt, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((table.error_class.is_not(None), 1), else_=0)), 0),
+            func.coalesce(func.sum(table.input_tokens), 0),
+            func.coalesce(func.sum(table.output_tokens), 0),
+        ),
+        since,
+        until,
+        user_id,
+    ).group_by(*keys)
+    rows = (await session.execute(totals)).all()
+    medians = await _medians(session, GROUP_COLUMNS[group_by], since, until, user_id)
+    width = len(keys)
+    return [
+        UsageTotals(
+            group=tuple(row[:width]),
+            requests=int(row[width]),
+            attempts=int(row[width + 1]),
+            errors=int(row[width + 2]),
+            input_tokens=int(row[width + 3]),
+            output_tokens=int(row[width + 4]),
+            p50_latency_ms=medians.get(tuple(row[:width])),
+        )
+        for row in rows
+    ]
+
+
+async def _medians(
+    session: AsyncSession,
+    names: tuple[str, ...],
+    since: datetime | None,
+    until: datetime | None,
+    user_id: uuid.UUID | None,
+) -> dict[tuple[Any, ...], float]:
+    table = USAGE_TABLE.c
+    keys = [table[name] for name in names]
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if dialect == "postgresql":
+        query = _window(
+            select(*keys, func.percentile_cont(0.5).within_group(table.latency_ms.asc())),
+            since,
+            until,
+            user_id,
+        ).where(table.attempt >= 1)
+        rows = (await session.execute(query.group_by(*keys))).all()
+    else:
+        # Rank each attempt's latency inside its group; the median is the middle row (odd
+        # count) or the mean of the two middle rows (even): ranks (n+1)/2 and (n+2)/2 in
+        # integer division name both cases.
+        ranked = _window(
+            select(
+                *keys,
+                table.latency_ms.label("latency_ms"),
+                func.row_number().over(partition_by=keys, order_by=table.latency_ms).label("rank"),
+                func.count().over(partition_by=keys).label("n"),
+            ),
+            since,
+            until,
+            user_id,
+        ).where(table.attempt >= 1)
+        inner = ranked.subquery()
+        group = [inner.c[name] for name in names]
+        middle = or_(
+            inner.c.rank == (inner.c.n + 1) // 2,
+            inner.c.rank == (inner.c.n + 2) // 2,
+        )
+        query = select(*group, func.avg(inner.c.latency_ms)).where(middle).group_by(*group)
+        rows = (await session.execute(query)).all()
+    width = len(keys)
+    return {tuple(row[:width]): float(row[width]) for row in rows if row[width] is not None}
+
+
+async def group_names(
+    session: AsyncSession, group_by: str, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The name shown next to each group id: a username, a model config's ``name`` (soft-
+    deleted ones keep theirs) or a provider config's ``name``. Ids whose row is gone are
+    absent."""
+    named: dict[str, tuple[Any, Any]] = {
+        "user": (User.id, User.username),
+        "model": (ModelConfig.id, ModelConfig.name),
+        "provider_config": (ProviderConfig.id, ProviderConfig.name),
+    }
+    if group_by not in named or not ids:
+        return {}
+    id_column, name_column = named[group_by]
+    rows = await session.execute(select(id_column, name_column).where(id_column.in_(ids)))
+    return {row[0]: row[1] for row in rows}

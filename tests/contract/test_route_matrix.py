@@ -54,6 +54,8 @@ DECLARED: dict[tuple[str, str], Permission] = {
     ("GET", "/api/v1/me/provider-keys"): Permission.AUTHENTICATED,
     ("PUT", "/api/v1/me/provider-keys/{provider_config_id}"): Permission.AUTHENTICATED,
     ("DELETE", "/api/v1/me/provider-keys/{provider_config_id}"): Permission.AUTHENTICATED,
+    ("GET", "/api/v1/audit-log"): Permission.ADMIN_READ,
+    ("GET", "/api/v1/usage"): Permission.AUTHENTICATED,
     ("GET", "/v1/models"): Permission.AUTHENTICATED,
     ("GET", "/v1/models/{model:path}"): Permission.AUTHENTICATED,
     ("POST", "/v1/chat/completions"): Permission.AUTHENTICATED,
