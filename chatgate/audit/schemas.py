@@ -26,10 +26,12 @@ class AuditEntryOut(ResponseBody):
     source: str = Field(
         description="Where the change came from: `api`, `cli`, `ui`, `config-apply` or `system`."
     )
-    action: str = Field(description="What happened, e.g. `provider.update`, `user.create`.")
+    action: str = Field(
+        description="What happened, e.g. `provider_config.update`, `user.create`."
+    )
     target_type: str = Field(
-        description="The kind of thing changed, e.g. `provider`, `provider_key`, `model`, "
-        "`user`, `token`."
+        description="The kind of thing changed: `user`, `api_token`, `provider_config`, "
+        "`provider_key`, `model_config`, `user_provider_key`, `setting`."
     )
     target_id: str | None = Field(description="The id of the thing changed.")
     before: dict[str, Any] | None = Field(
