@@ -45,6 +45,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.gateway = gateway
+    # The one shared upstream client, for the API's connection tests too (started and
+    # closed with the gateway).
+    app.state.upstream_client = gateway.client
     install_error_handlers(app)
     app.include_router(system_router)
     app.include_router(users_router)

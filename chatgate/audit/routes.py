@@ -36,7 +36,9 @@ router = APIRouter(prefix="/api/v1", tags=["audit"])
 )
 async def read_audit_log(
     target_type: str | None = Query(
-        None, max_length=32, description="Only entries about this kind of thing, e.g. `provider_config`."
+        None,
+        max_length=32,
+        description="Only entries about this kind of thing, e.g. `provider_config`.",
     ),
     target_id: str | None = Query(
         None, max_length=80, description="Only entries about the thing with this id."

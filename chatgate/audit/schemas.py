@@ -26,9 +26,7 @@ class AuditEntryOut(ResponseBody):
     source: str = Field(
         description="Where the change came from: `api`, `cli`, `ui`, `config-apply` or `system`."
     )
-    action: str = Field(
-        description="What happened, e.g. `provider_config.update`, `user.create`."
-    )
+    action: str = Field(description="What happened, e.g. `provider_config.update`, `user.create`.")
     target_type: str = Field(
         description="The kind of thing changed: `user`, `api_token`, `provider_config`, "
         "`provider_key`, `model_config`, `user_provider_key`, `setting`."

@@ -40,6 +40,8 @@ DECLARED: dict[tuple[str, str], Permission] = {
     ("GET", "/api/v1/providers/{provider_id}"): Permission.ADMIN_READ,
     ("PATCH", "/api/v1/providers/{provider_id}"): Permission.ADMIN_WRITE,
     ("DELETE", "/api/v1/providers/{provider_id}"): Permission.ADMIN_WRITE,
+    ("POST", "/api/v1/providers/test"): Permission.ADMIN_WRITE,
+    ("POST", "/api/v1/providers/{provider_id}/test"): Permission.ADMIN_WRITE,
     ("GET", "/api/v1/providers/{provider_id}/delete-impact"): Permission.ADMIN_READ,
     ("GET", "/api/v1/providers/{provider_id}/keys"): Permission.ADMIN_READ,
     ("POST", "/api/v1/providers/{provider_id}/keys"): Permission.ADMIN_WRITE,
