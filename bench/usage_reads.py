@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import base64
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -254,20 +255,30 @@ async def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--audit-rows", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the databases (their URLs are printed)"
+    )
     args = parser.parse_args()
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     for backend in backends:
         print(f"{backend}:")
         if backend == "sqlite":
-            with tempfile.TemporaryDirectory() as directory:
-                url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
+            directory = Path(tempfile.mkdtemp(prefix="chatgate-bench-"))
+            url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
+            try:
                 await run(url, rows=args.rows, audit_rows=args.audit_rows, repeat=args.repeat)
+            finally:
+                if not args.keep:
+                    shutil.rmtree(directory)
         else:
             url = await _create_pg_database()
             try:
                 await run(url, rows=args.rows, audit_rows=args.audit_rows, repeat=args.repeat)
             finally:
-                await _drop_pg_database(url)
+                if not args.keep:
+                    await _drop_pg_database(url)
+        if args.keep:
+            print(f"  kept: {url}")
 
 
 if __name__ == "__main__":

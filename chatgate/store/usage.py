@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatgate.db.sqlite_functions import MEDIAN
 from chatgate.db.tables import ApiToken, ModelConfig, ProviderConfig, ProviderKey, UsageEvent, User
 
 USAGE_TABLE: Table = UsageEvent.__table__  # type: ignore[assignment]
@@ -102,12 +103,17 @@ async def usage_totals(
     attempts (``attempt >= 1``; attempt 0 is a request refused before any), ``errors`` the
     rows with an error class (failed attempts and refusals). ``p50_latency_ms`` is the
     median latency of the attempts, interpolated between the two middle values for an even
-    count (PostgreSQL's ``percentile_cont(0.5)``); SQLite has no percentile function, so
-    there the same value is computed in SQL with window functions (see ``_medians``).
-    Two statements in one read transaction: totals, then medians."""
+    count: PostgreSQL's ``percentile_cont(0.5)``, and on SQLite the equivalent aggregate
+    ``chatgate_median`` (``db.sqlite_functions``). One scan of the window, one statement."""
     table = USAGE_TABLE.c
     keys = [table[name] for name in GROUP_COLUMNS[group_by]]
     is_attempt = table.attempt >= 1
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if dialect == "postgresql":
+        # (Raising work_mem to sort in memory measured no faster: bench/usage_reads.py.)
+        median: Any = func.percentile_cont(0.5).within_group(table.latency_ms.asc())
+    else:
+        median = getattr(func, MEDIAN)(table.latency_ms)
     totals = _window(
         select(
             *keys,
@@ -116,13 +122,13 @@ async def usage_totals(
             func.coalesce(func.sum(case((table.error_class.is_not(None), 1), else_=0)), 0),
             func.coalesce(func.sum(table.input_tokens), 0),
             func.coalesce(func.sum(table.output_tokens), 0),
+            median.filter(is_attempt),
         ),
         since,
         until,
         user_id,
     ).group_by(*keys)
     rows = (await session.execute(totals)).all()
-    medians = await _medians(session, GROUP_COLUMNS[group_by], since, until, user_id)
     width = len(keys)
     return [
         UsageTotals(
@@ -132,55 +138,10 @@ async def usage_totals(
             errors=int(row[width + 2]),
             input_tokens=int(row[width + 3]),
             output_tokens=int(row[width + 4]),
-            p50_latency_ms=medians.get(tuple(row[:width])),
+            p50_latency_ms=None if row[width + 5] is None else float(row[width + 5]),
         )
         for row in rows
     ]
-
-
-async def _medians(
-    session: AsyncSession,
-    names: tuple[str, ...],
-    since: datetime | None,
-    until: datetime | None,
-    user_id: uuid.UUID | None,
-) -> dict[tuple[Any, ...], float]:
-    table = USAGE_TABLE.c
-    keys = [table[name] for name in names]
-    dialect = session.bind.dialect.name if session.bind is not None else ""
-    if dialect == "postgresql":
-        query = _window(
-            select(*keys, func.percentile_cont(0.5).within_group(table.latency_ms.asc())),
-            since,
-            until,
-            user_id,
-        ).where(table.attempt >= 1)
-        rows = (await session.execute(query.group_by(*keys))).all()
-    else:
-        # Rank each attempt's latency inside its group; the median is the middle row (odd
-        # count) or the mean of the two middle rows (even): ranks (n+1)/2 and (n+2)/2 in
-        # integer division name both cases.
-        ranked = _window(
-            select(
-                *keys,
-                table.latency_ms.label("latency_ms"),
-                func.row_number().over(partition_by=keys, order_by=table.latency_ms).label("rank"),
-                func.count().over(partition_by=keys).label("n"),
-            ),
-            since,
-            until,
-            user_id,
-        ).where(table.attempt >= 1)
-        inner = ranked.subquery()
-        group = [inner.c[name] for name in names]
-        middle = or_(
-            inner.c.rank == (inner.c.n + 1) // 2,
-            inner.c.rank == (inner.c.n + 2) // 2,
-        )
-        query = select(*group, func.avg(inner.c.latency_ms)).where(middle).group_by(*group)
-        rows = (await session.execute(query)).all()
-    width = len(keys)
-    return {tuple(row[:width]): float(row[width]) for row in rows if row[width] is not None}
 
 
 async def group_names(
