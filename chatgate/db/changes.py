@@ -143,10 +143,11 @@ class PostgresChanges:
 
         try:
             await conn.add_listener(CHANNEL, heard)
-            self.status.now_connected()
             # Whatever was said before this connection listened is lost: reload it all
-            # (at start too, should the first connection have come late).
+            # (at start too, should the first connection have come late), then report
+            # the connection (a process starting waits for that).
             await on_change(frozenset({FULL}))
+            self.status.now_connected()
             while True:
                 with contextlib.suppress(TimeoutError):
                     first = await asyncio.wait_for(kinds.get(), KEEPALIVE_S)
