@@ -28,9 +28,16 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# COVERAGE=0 skips measuring (and the floors) for a quicker local run.
+COVERAGE ?= 1
+
 pytest: install
+ifeq ($(COVERAGE),1)
 	$(BIN)/pytest -q --cov --cov-report=
 	$(MAKE) --no-print-directory coverage-floors
+else
+	$(BIN)/pytest -q
+endif
 
 coverage-floors: install
 	@for floor in $(COVERAGE_FLOORS); do \
