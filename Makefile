@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # little under what the suite reaches, so a change that leaves new code untested fails.
 COVERAGE_FLOORS := resolve:98 gateway:92 upstream:91 crypto:94
 
-.PHONY: install run test lint typecheck pytest coverage-floors bench clean
+.PHONY: install run test lint typecheck pytest coverage-floors bench bench-replicas bench-workers clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ test: lint typecheck pytest
 
 bench: install
 	$(BIN)/python bench/gateway.py
+
+bench-replicas: install
+	$(BIN)/python -m bench.replicas
+
+bench-workers: install
+	$(BIN)/python -m bench.workers
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage

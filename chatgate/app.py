@@ -18,6 +18,7 @@ from chatgate.gateway.wiring import build_gateway, running
 from chatgate.models.routes import router as models_router
 from chatgate.providers.routes import router as providers_router
 from chatgate.runtime import Runtime
+from chatgate.sessions.routes import router as sessions_router
 from chatgate.system.routes import router as system_router
 from chatgate.userkeys.routes import router as userkeys_router
 from chatgate.users.routes import router as users_router
@@ -46,6 +47,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_error_handlers(app)
     app.include_router(system_router)
     app.include_router(users_router)
+    app.include_router(sessions_router)
     app.include_router(providers_router)
     app.include_router(models_router)
     app.include_router(catalog_router)

@@ -69,6 +69,19 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+_listeners: list[logging.handlers.QueueListener] = []
+
+
+def flush_logs() -> None:
+    """Write out everything queued and stop the writer thread; later records go nowhere.
+    Runs at exit, and when a server worker stops (it may then end by its signal)."""
+    while _listeners:
+        _listeners.pop().stop()
+
+
+atexit.register(flush_logs)
+
+
 def configure_logging(level: str, log_format: LogFormat) -> None:
     """Install the one handler on the root logger; idempotent (the last call wins)."""
     formatter: logging.Formatter = JsonFormatter() if log_format == "json" else TextFormatter()
@@ -77,7 +90,8 @@ def configure_logging(level: str, log_format: LogFormat) -> None:
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     listener = logging.handlers.QueueListener(records, output)
     listener.start()
-    atexit.register(listener.stop)  # drains what is queued before the process ends
+    flush_logs()  # a previous configuration's listener, if any
+    _listeners.append(listener)
 
     root = logging.getLogger()
     for handler in list(root.handlers):

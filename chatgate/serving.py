@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from chatgate.logs import configure_logging
+from chatgate.logs import configure_logging, flush_logs
 from chatgate.runtime import Runtime
 from chatgate.settings import Settings, load_settings
 from chatgate.startup import build_runtime
@@ -71,6 +72,8 @@ class ServedApp:
         if self._runtime is not None:
             await self._runtime.db.dispose()
             self._runtime = None
+        # A worker may end by its stop signal right after this, without ``atexit``.
+        flush_logs()
 
 
 def worker_app() -> ServedApp:
@@ -79,6 +82,15 @@ def worker_app() -> ServedApp:
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     return ServedApp(settings)
+
+
+def stop_signals_end_normally() -> None:
+    """uvicorn re-raises the stop signal once it has shut down gracefully; with the default
+    handlers the process would then die by that signal. A stop asked for is a normal end
+    (exit 0), so the handlers it restores before re-raising do nothing. (Call it before the
+    server starts: uvicorn captures the signals while it serves.)"""
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: None)
 
 
 def tune_garbage_collector() -> None:

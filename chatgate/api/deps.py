@@ -11,10 +11,20 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.authz import Actor, Permission, Role
+from chatgate.authz.sessions import (
+    COOKIE_NAME,
+    CSRF_HEADER,
+    IDLE_TIMEOUT,
+    MAX_SECRET_LENGTH,
+    SAFE_METHODS,
+    TOUCH_INTERVAL,
+    hash_session_secret,
+)
 from chatgate.authz.tokens import AuthFailure, bearer_token, hash_token
 from chatgate.errors import ApiError, uuid_or_404
 from chatgate.ids import utcnow
 from chatgate.runtime import Runtime
+from chatgate.store import sessions as session_store
 from chatgate.store import users as user_store
 
 MAX_TOKEN_LENGTH = 512
@@ -65,9 +75,10 @@ class Context:
 
 
 async def authenticate(request: Request, runtime: Runtime) -> Actor | None:
+    """The caller, from a bearer token or else a web session cookie (SPEC §12)."""
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
-        return None
+        return await _from_session(request, runtime)
     if len(token) > MAX_TOKEN_LENGTH:
         runtime.metrics.auth_failures.labels(reason=AuthFailure.MALFORMED).inc()
         return None
@@ -97,6 +108,32 @@ async def authenticate(request: Request, runtime: Runtime) -> Actor | None:
     return actor
 
 
+async def _from_session(request: Request, runtime: Runtime) -> Actor | None:
+    secret = request.cookies.get(COOKIE_NAME)
+    if not secret or len(secret) > MAX_SECRET_LENGTH:
+        return None
+    now = utcnow()
+    found = await runtime.db.read(
+        lambda session: session_store.find_session_owner(
+            session, hash_session_secret(secret), now, now - IDLE_TIMEOUT
+        )
+    )
+    if found is None or found[2].disabled:
+        runtime.metrics.auth_failures.labels(reason=AuthFailure.UNKNOWN_TOKEN).inc()
+        return None
+    web, _token, user = found
+    if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != "1":
+        # A cross-site form can send the cookie, but not this header.
+        raise ApiError(
+            403, "csrf_required", f"requests signed in by cookie must send {CSRF_HEADER}: 1"
+        )
+    if now - web.last_seen_at >= TOUCH_INTERVAL:
+        await runtime.db.write(
+            lambda session: session_store.touch_session(session, web.id, now), notify=False
+        )
+    return Actor(user_id=user.id, role=Role(user.role), username=user.username)
+
+
 class Requires:
     """Dependency declaring the permission a route needs; the route matrix test reads it."""
 
@@ -111,7 +148,9 @@ class Requires:
             return Context(runtime, None)
         actor = await authenticate(request, runtime)
         if actor is None:
-            if bearer_token(request.headers.get("authorization")) is None:
+            if bearer_token(request.headers.get("authorization")) is None and not (
+                request.cookies.get(COOKIE_NAME)
+            ):
                 runtime.metrics.auth_failures.labels(reason=AuthFailure.MISSING_TOKEN).inc()
             raise ApiError(401, "unauthenticated", "a valid bearer token is required")
         if not actor.can(self.permission):

@@ -10,7 +10,6 @@ import base64
 import contextlib
 import json
 import secrets
-import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -29,7 +28,7 @@ from chatgate.db.engine import Database
 from chatgate.encryption import registry
 from chatgate.errors import ApiError
 from chatgate.logs import configure_logging
-from chatgate.serving import ServedApp
+from chatgate.serving import ServedApp, stop_signals_end_normally
 from chatgate.settings import Settings, SettingsError, load_settings, parse_workers
 from chatgate.startup import StartupError, build_runtime, load_keyring
 from chatgate.store import users as user_store
@@ -153,7 +152,7 @@ def serve(
         typer.echo(f"    {token}")
     elif token is not None:
         typer.echo("Created the owner 'admin' with the token from CHATGATE_BOOTSTRAP_TOKEN.")
-    _stop_signals_end_normally()
+    stop_signals_end_normally()
     if not _serve(settings):
         raise typer.Exit(EXIT_ERROR)
 
@@ -196,14 +195,6 @@ def _serve(settings: Settings) -> bool:
     _announce_listening(sock, f" ({count} workers)")
     Multiprocess(config, sockets=[sock]).run()
     return True
-
-
-def _stop_signals_end_normally() -> None:
-    """uvicorn re-raises the stop signal once it has shut down gracefully; with the default
-    handlers the process would then die by that signal. A stop asked for is a normal end
-    (exit 0), so the handlers it restores before re-raising do nothing."""
-    for stop in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop, lambda *_: None)
 
 
 def _announce_data_location(settings: Settings) -> None:

@@ -42,6 +42,8 @@ from chatgate.ids import utcnow
 log = logging.getLogger("chatgate.changes")
 
 CHANNEL = "chatgate_changes"
+# Shown in pg_stat_activity, so operators can tell the listening connections apart.
+LISTENER_APPLICATION_NAME = "chatgate-listen"
 FULL = "*"
 KEEPALIVE_S = 2.0
 POLL_INTERVAL_S = 1.0
@@ -60,9 +62,14 @@ class ChangeFeedStatus:
     down_since: float | None = None  # monotonic; None while connected
     last_notification_at: datetime | None = None
     snapshot_generation: int = 0  # the holder's generation after the last reload
+    reconnects: int = 0  # times the connection came back after being lost
+    last_outage_s: float | None = None  # how long the last loss lasted
     first_connect: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def now_connected(self) -> None:
+        if self.first_connect.is_set() and self.down_since is not None:
+            self.reconnects += 1
+            self.last_outage_s = time.monotonic() - self.down_since
         self.connected = True
         self.down_since = None
         self.first_connect.set()
@@ -74,6 +81,8 @@ class ChangeFeedStatus:
             "connected": self.connected,
             "down_for_s": round(self.down_for(), 1),
             "snapshot_generation": self.snapshot_generation,
+            "reconnects": self.reconnects,
+            "last_outage_s": None if self.last_outage_s is None else round(self.last_outage_s, 2),
             "last_change_heard_s_ago": None
             if heard is None
             else round((utcnow() - heard).total_seconds(), 1),
@@ -84,19 +93,11 @@ class ChangeFeedStatus:
 
 
 class PostgresChanges:
-    def __init__(
-        self, database_url: str, status: ChangeFeedStatus, own_pids: AbstractSet[int]
-    ) -> None:
-        self._own_pids = own_pids
-        url = make_url(database_url)
-        self._connect_args = {
-            "host": url.host,
-            "port": url.port,
-            "user": url.username,
-            "password": url.password,
-            "database": url.database,
-            **({"ssl": url.query["ssl"]} if "ssl" in url.query else {}),
-        }
+    def __init__(self, db: Database, status: ChangeFeedStatus) -> None:
+        self._own_pids: AbstractSet[int] = db.backend_pids
+        # Exactly the arguments the engine's own connections use (host, socket directory,
+        # ssl and the rest of the URL's query), so the listener reaches the same server.
+        _, self._connect_args = db.engine.dialect.create_connect_args(db.engine.url)
         self.status = status
         status.mode = "listen"
         status.down_since = time.monotonic()
@@ -118,7 +119,9 @@ class PostgresChanges:
 
     async def _listen_once(self, on_change: OnChange) -> None:
         conn: asyncpg.Connection = await asyncpg.connect(
-            timeout=CONNECT_TIMEOUT_S, **self._connect_args
+            timeout=CONNECT_TIMEOUT_S,
+            server_settings={"application_name": LISTENER_APPLICATION_NAME},
+            **self._connect_args,
         )
         kinds: asyncio.Queue[str] = asyncio.Queue()
 
@@ -210,4 +213,4 @@ def change_feed(db: Database, status: ChangeFeedStatus) -> PostgresChanges | Sql
     committed before the first connection is otherwise not heard."""
     if db.is_sqlite:
         return SqliteChanges(db.url, status, lambda: db.last_config_version)
-    return PostgresChanges(db.url, status, db.backend_pids)
+    return PostgresChanges(db, status)

@@ -130,11 +130,17 @@ class Database:
         self.write_listeners: list[Callable[[], None]] = []
 
     async def write(
-        self, work: Callable[[AsyncSession], Awaitable[T]], *, notify: bool = True
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        notify: bool = True,
+        invalidate_here: bool = True,
     ) -> T:
         """Run ``work`` in one write transaction, retrying lock conflicts, then commit.
 
-        ``notify=False`` for writes that change no configuration (usage rows).
+        ``notify=False`` for writes that change no configuration (usage rows);
+        ``invalidate_here=False`` for changes this process applied in memory already (key
+        cooldowns): other processes hear of them, this one does not reload.
         """
         for attempt in range(MAX_TX_ATTEMPTS):
             try:
@@ -150,7 +156,7 @@ class Database:
                         version = await config_version.bump(session)
                 if version is not None:
                     self.last_config_version = version
-                if notify:
+                if notify and invalidate_here:
                     for listener in self.write_listeners:
                         listener()
                 return result

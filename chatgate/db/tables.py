@@ -313,3 +313,22 @@ class ProviderKeyCooldown(Base):
     model: Mapped[str] = mapped_column(String(200), primary_key=True)
     cooldown_until: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebSession(Base):
+    """A browser's sign-in (SPEC §12): the cookie holds a random secret, stored here only as
+    its SHA-256. It lives as long as the token it was opened with, and expires after 12 idle
+    hours."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    token_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -349,6 +349,7 @@ class AttemptLoop:
                 until = self.gw.health.rate_limited(
                     plan.pool_key.id, self.model.upstream_model, utcnow(), retry
                 )
+                self.gw.key_states.cooled(plan.pool_key, self.model.upstream_model, until)
                 self.failures.cooling(until)
             elif status == 401:
                 self.gw.key_states.rejected(plan.pool_key, message)

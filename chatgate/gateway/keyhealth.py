@@ -2,8 +2,8 @@
 
 Cooldowns are per (key, upstream model); 401 marks a key invalid; 403 changes nothing.
 Selection among keys ready now is round-robin per provider config (the cursor is per
-replica). Stored states from the snapshot are honoured; persisting the changes made here
-to the database (and to other replicas) belongs to the key-pool work.
+replica). Stored states and cooldowns from the snapshot are honoured; what happens here
+applies at once and is stored by ``gateway.keystate`` for every other process.
 
 An invalid mark belongs to the key's *secret*: when an admin replaces the secret, the
 snapshot carries a new sealed value and the mark no longer applies.
@@ -53,6 +53,9 @@ class KeyHealth:
                 until = None
             if key.state == _COOLING_DOWN and key.cooldown_until is not None:
                 until = max(until, key.cooldown_until) if until else key.cooldown_until
+            stored = key.cooldowns.get(upstream_model) if key.cooldowns else None
+            if stored is not None:  # another process (or an earlier life of this one) saw it
+                until = max(until, stored) if until else stored
             if until is not None and until > now:
                 cooling.append(until)
                 continue

@@ -47,6 +47,8 @@ class PoolKey:
     sealed: SealedSecret
     state: str  # as stored: a KeyState value
     cooldown_until: datetime | None
+    # Stored cooldowns by upstream model (any process's 429/402), when the snapshot loaded.
+    cooldowns: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +105,18 @@ class Snapshot:
 
 
 def build_snapshot(rows: SnapshotRows, deployment: Deployment) -> Snapshot:
+    cooldowns: dict[uuid.UUID, dict[str, datetime]] = {}
+    for cooldown in rows.cooldowns:
+        cooldowns.setdefault(cooldown.key_id, {})[cooldown.model] = cooldown.cooldown_until
     keys_by_config: dict[uuid.UUID, list[PoolKey]] = {}
     for key in rows.keys:
         keys_by_config.setdefault(key.provider_config_id, []).append(
             PoolKey(
-                id=key.id, sealed=key.secret, state=key.state, cooldown_until=key.cooldown_until
+                id=key.id,
+                sealed=key.secret,
+                state=key.state,
+                cooldown_until=key.cooldown_until,
+                cooldowns=MappingProxyType(cooldowns.get(key.id, {})),
             )
         )
     families = family_facts(rows.providers, frozenset(keys_by_config), deployment)

@@ -17,7 +17,7 @@ from chatgate.audit.service import record
 from chatgate.authz import Actor
 from chatgate.crypto.keyring import KeyRing
 from chatgate.db.sealed import provider_key_context
-from chatgate.db.tables import KeyState, ProviderConfig, ProviderKey
+from chatgate.db.tables import KeyState, ProviderConfig, ProviderKey, ProviderKeyCooldown
 from chatgate.errors import conflict, not_found
 from chatgate.ids import utcnow
 from chatgate.providers.schemas import ProviderKeyCreate, ProviderKeyOut, ProviderKeyUpdate
@@ -26,6 +26,7 @@ from chatgate.providers.validation import key_hint, normalize_api_key
 from chatgate.resolve import depends_on_pool
 from chatgate.resolve_io import provider_facts, usable_deployment_key
 from chatgate.settings import Deployment
+from chatgate.store import cooldowns as cooldown_store
 from chatgate.store import providers as store
 from chatgate.validation import refuse_nulls
 
@@ -33,14 +34,25 @@ from chatgate.validation import refuse_nulls
 NOT_NULLABLE = ("label", "enabled", "api_key")
 
 
-def key_out(key: ProviderKey) -> ProviderKeyOut:
+def key_out(key: ProviderKey, cooldowns: Sequence[ProviderKeyCooldown] = ()) -> ProviderKeyOut:
+    """The key as admins see it; ``cooldowns`` are its stored ones still running (the
+    longest is shown)."""
+    cooldown = max(cooldowns, key=lambda c: c.cooldown_until, default=None)
+    state: str = key.state
+    if not key.enabled:
+        state = "disabled"
+    elif key.state != KeyState.INVALID and cooldown is not None:
+        state = KeyState.COOLING_DOWN
+    elif key.state == KeyState.COOLING_DOWN:
+        state = KeyState.ACTIVE  # the per-key column is no longer written; ready again
     return ProviderKeyOut(
         id=key.id,
         label=key.label,
         hint=key.secret_hint,
         enabled=key.enabled,
-        state=key.state,
-        cooldown_until=key.cooldown_until,
+        state=state,
+        cooldown_until=cooldown.cooldown_until if cooldown else None,
+        cooldown_model=cooldown.model if cooldown else None,
         last_error=key.last_error,
         last_used_at=key.last_used_at,
         created_at=key.created_at,
@@ -97,7 +109,17 @@ def _touch(row: ProviderConfig, actor: Actor) -> None:
 async def list_keys(session: AsyncSession, provider_id: uuid.UUID) -> list[ProviderKeyOut]:
     if await store.get_provider(session, provider_id) is None:
         raise not_found("provider config")
-    return [key_out(key) for key in await store.list_keys(session, provider_id)]
+    return await shown_keys(session, await store.list_keys(session, provider_id))
+
+
+async def shown_keys(session: AsyncSession, keys: Sequence[ProviderKey]) -> list[ProviderKeyOut]:
+    """``keys`` as admins see them, with their stored cooldowns still running."""
+    running: dict[uuid.UUID, list[ProviderKeyCooldown]] = {}
+    for cooldown in await cooldown_store.active_cooldowns_of(
+        session, [key.id for key in keys], utcnow()
+    ):
+        running.setdefault(cooldown.key_id, []).append(cooldown)
+    return [key_out(key, running.get(key.id, ())) for key in keys]
 
 
 async def add_key(
@@ -156,13 +178,15 @@ async def update_key(
         key.secret_hint = key_hint(secret)
     if secret is not None or body.enabled is True:
         reset_key_state(key)
+        await cooldown_store.clear_cooldowns(session, key.id)
     after = key_snapshot(key)
     if after != before or secret is not None:
         await session.flush()
         _touch(row, actor)
         action = "provider_key.secret_replace" if secret is not None else "provider_key.update"
         await record(session, actor, action, "provider_key", key.id, before=before, after=after)
-    return key_out(key)
+    [shown] = await shown_keys(session, [key])
+    return shown
 
 
 async def delete_key(

@@ -317,12 +317,19 @@ class ProviderKeyOut(BaseModel):
         description="The key's last 4 characters when it has at least 16; else null."
     )
     enabled: bool = Field(description="Disabled keys are never used.")
-    state: Literal["active", "cooling_down", "invalid"] = Field(
-        description="`active`; `cooling_down` after a 429/402 (until `cooldown_until`); `invalid` "
-        "after the upstream answered 401 (until replaced or re-enabled)."
+    state: Literal["active", "cooling_down", "invalid", "disabled"] = Field(
+        description="`active`; `cooling_down` after a 429/402 for one upstream model (until "
+        "`cooldown_until`, for `cooldown_model`; seen by every chatgate process); `invalid` "
+        "after the upstream answered 401 (until replaced or re-enabled); `disabled` when an "
+        "admin turned it off."
     )
     cooldown_until: datetime | None = Field(
-        description="When a cooling-down key is ready again, in UTC (ISO 8601); else null."
+        description="When a cooling-down key is ready again, in UTC (ISO 8601); else null. "
+        "With several models cooling down, the latest end."
+    )
+    cooldown_model: str | None = Field(
+        default=None,
+        description="The upstream model whose 429/402 cooled the key down; else null.",
     )
     last_error: str | None = Field(
         description="Why the key became invalid (the upstream's message, key removed); else null."

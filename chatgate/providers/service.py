@@ -52,6 +52,7 @@ from chatgate.resolve import (
 )
 from chatgate.resolve_io import provider_facts, usable_deployment_key
 from chatgate.settings import Deployment
+from chatgate.store import cooldowns as cooldown_store
 from chatgate.store import models as model_store
 from chatgate.store import providers as store
 from chatgate.validation import parse_family, refuse_nulls
@@ -588,6 +589,7 @@ async def _apply_key_plan(
         key.secret_hint = key_hint(new_key)
         key.enabled = True
         reset_key_state(key)
+        await cooldown_store.clear_cooldowns(session, key.id)
         await session.flush()
         await record(
             session, actor, "provider_key.secret_replace", "provider_key", key.id,

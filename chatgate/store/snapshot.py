@@ -15,9 +15,11 @@ from chatgate.db.tables import (
     ModelConfig,
     ProviderConfig,
     ProviderKey,
+    ProviderKeyCooldown,
     User,
     UserProviderKey,
 )
+from chatgate.store.cooldowns import active_cooldowns
 
 T = TypeVar("T")
 
@@ -30,6 +32,7 @@ class SnapshotRows:
     keys: Sequence[ProviderKey]
     models: Sequence[ModelConfig]
     user_keys: Sequence[UserProviderKey]
+    cooldowns: Sequence[ProviderKeyCooldown]
 
 
 async def load_snapshot_rows(session: AsyncSession, now: datetime) -> SnapshotRows:
@@ -59,6 +62,7 @@ async def load_snapshot_rows(session: AsyncSession, now: datetime) -> SnapshotRo
                 UserProviderKey.user_id, UserProviderKey.provider_config_id
             ),
         ),
+        cooldowns=await active_cooldowns(session, now),
     )
 
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.tables import ApiToken, ProviderKey, UsageEvent
@@ -24,13 +24,14 @@ async def write_last_used(
     tokens: Mapping[uuid.UUID, datetime],
     keys: Mapping[uuid.UUID, datetime],
 ) -> None:
-    """Set ``last_used_at`` of API tokens and pool keys; rows deleted meanwhile simply match
-    nothing."""
+    """Move ``last_used_at`` of API tokens and pool keys forward; rows deleted meanwhile
+    match nothing, and a later time another process wrote is never moved back."""
     for table, seen in ((ApiToken, tokens), (ProviderKey, keys)):
         if seen:
             statement = (
                 update(table)
                 .where(table.id == bindparam("row_id"))
+                .where(or_(table.last_used_at.is_(None), table.last_used_at < bindparam("at")))
                 .values(last_used_at=bindparam("at"))
                 .execution_options(synchronize_session=False)
             )

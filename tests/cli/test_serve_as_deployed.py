@@ -4,6 +4,7 @@ official ``openai`` SDK, restarted, and stopped with SIGTERM."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import uuid
@@ -13,10 +14,16 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from sqlalchemy import select
 
+from chatgate.db.engine import Database
+from chatgate.db.tables import UsageEvent
+from chatgate.db.urls import normalise_database_url
 from tests.cli.serving import ServeProcess, serving
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.helpers import TEST_KEY, cli_environ, run_chatgate
+
+POLL_STEP_S = 0.02  # polling a condition, with a deadline
 
 
 @pytest.fixture
@@ -166,3 +173,57 @@ async def test_sqlite_start_says_where_the_data_and_its_key_file_live(tmp_path: 
     [where] = [line for line in served.stdout if line.startswith("chatgate data: ")]
     assert f"SQLite database {tmp_path}/data/chatgate.db" in where
     assert f"encryption key file {tmp_path}/data/encryption.key" in where
+
+
+async def refuses_new_connections(base_url: str) -> None:
+    """Until the server stops accepting (polled, with a deadline)."""
+    async with asyncio.timeout(10):
+        while True:
+            try:
+                async with httpx.AsyncClient(base_url=base_url, timeout=1) as client:
+                    await client.get("/healthz")
+            except httpx.TransportError:
+                return
+            await asyncio.sleep(POLL_STEP_S)
+
+
+async def test_sigterm_lets_a_stream_in_flight_finish_then_records_its_usage(
+    tmp_path: Path, fake: FakeUpstream
+) -> None:
+    database = f"sqlite:///{tmp_path / 'chatgate.db'}"
+    environ = cli_environ(database, CHATGATE_LISTEN="127.0.0.1:0")
+    async with serving(environ) as served:
+        [token] = served.printed_tokens
+        await configure(served, token, fake.url, "sk-upstream-graceful")
+        script = fake.script(text="one two three four", stall_after=2)
+        async with (
+            httpx.AsyncClient(base_url=served.base_url, timeout=30) as client,
+            client.stream(
+                "POST",
+                "/v1/chat/completions",
+                json={
+                    "model": "chat",
+                    "messages": [{"role": "user", "content": "hi"}],
+                    "stream": True,
+                },
+                headers={"authorization": f"Bearer {token}"},
+            ) as response,
+        ):
+            assert response.status_code == 200
+            pieces = response.aiter_text()
+            received = [await anext(pieces)]  # the stream has begun
+            served.process.send_signal(signal.SIGTERM)
+            await refuses_new_connections(served.base_url)  # the stop is under way
+            script.release.set()
+            received.extend([piece async for piece in pieces])
+        assert "".join(received).rstrip().endswith("data: [DONE]")
+        assert await served.stop() == 0
+
+    db = Database(normalise_database_url(database))
+    try:
+        rows = await db.read(
+            lambda session: session.execute(select(UsageEvent.status, UsageEvent.output_tokens))
+        )
+        assert [tuple(row) for row in rows.all()] == [(200, 7)]
+    finally:
+        await db.dispose()

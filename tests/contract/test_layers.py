@@ -84,6 +84,7 @@ DOMAIN_PACKAGES = frozenset(
         "resolve",
         "resolve_io",
         "runtime",
+        "sessions",
         "settings",
         "startup",
         "store",

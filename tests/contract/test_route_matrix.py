@@ -29,6 +29,8 @@ DECLARED: dict[tuple[str, str], Permission] = {
     ("POST", "/api/v1/users"): Permission.ADMIN_WRITE,
     ("GET", "/api/v1/users"): Permission.ADMIN_READ,
     ("GET", "/api/v1/users/me"): Permission.AUTHENTICATED,
+    ("POST", "/api/v1/sessions"): Permission.PUBLIC,
+    ("DELETE", "/api/v1/sessions/current"): Permission.AUTHENTICATED,
     ("GET", "/api/v1/users/{user_id}"): Permission.ADMIN_READ,
     ("PATCH", "/api/v1/users/{user_id}"): Permission.ADMIN_WRITE,
     ("POST", "/api/v1/users/{user_id}/tokens"): Permission.AUTHENTICATED,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
+from chatgate.app import create_app
 from chatgate.db.tables import AuditEntry
+from chatgate.ids import utcnow
+from chatgate.startup import build_runtime
 from tests.gateway.conftest import USER_MESSAGE, add_model, add_provider
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.helpers import Env
@@ -78,3 +82,78 @@ async def test_an_admin_re_enabling_an_invalid_key_brings_it_back_into_service(
     answered = await _ask(env)
     assert answered.status_code == 200
     assert fake.requests[-1].api_key == KEY
+
+
+KEY_B = "sk-second-in-pool-0123456789abcdef"
+
+
+async def test_a_cooldown_is_stored_shown_and_honoured_by_another_process(
+    env: Env, fake: FakeUpstream
+) -> None:
+    provider = await add_provider(
+        env, family="openai", name="acme", base_url=fake.url + "/v1", api_key=KEY
+    )
+    added = await env.client.post(
+        f"/api/v1/providers/{provider['id']}/keys",
+        json={"label": "second", "api_key": KEY_B},
+        headers=env.auth(env.owner_token),
+    )
+    assert added.status_code == 201, added.text
+    await add_model(env, provider_config_id=provider["id"], model="gpt-up", name="chat")
+    fake.script(status=429, retry_after="300")
+    before = utcnow()
+    assert (await _ask(env)).status_code == 200  # the first key cooled down, the second answered
+    assert [r.api_key for r in fake.requests] == [KEY, KEY_B]
+    await env.app.state.gateway.gateway.key_states.drain()
+
+    first, second = await _keys(env, provider["id"])
+    assert (first["state"], first["cooldown_model"]) == ("cooling_down", "gpt-up")
+    ready_at = datetime.fromisoformat(first["cooldown_until"])
+    assert before + timedelta(seconds=295) < ready_at < utcnow() + timedelta(seconds=305)
+    assert (second["state"], second["cooldown_until"], second["cooldown_model"]) == (
+        "active",
+        None,
+        None,
+    )
+
+    # Another process on the same database: its first pick skips the cooling key.
+    other = await build_runtime(env.runtime.settings, run_migrations=False)
+    other_app = create_app(other[0])
+    try:
+        async with (
+            other_app.router.lifespan_context(other_app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=other_app), base_url="http://other.test"
+            ) as client,
+        ):
+            for _ in range(2):
+                answer = await client.post(
+                    "/v1/chat/completions",
+                    json={"model": "chat", "messages": USER_MESSAGE},
+                    headers=env.auth(env.owner_token),
+                )
+                assert answer.status_code == 200
+    finally:
+        await other[0].db.dispose()
+    assert [r.api_key for r in fake.requests[2:]] == [KEY_B, KEY_B]
+
+    # An admin who replaces the secret starts the key afresh, cooldown included.
+    replaced = await env.client.patch(
+        f"/api/v1/providers/{provider['id']}/keys/{first['id']}",
+        json={"api_key": "sk-replaced-0123456789abcdef"},
+        headers=env.auth(env.owner_token),
+    )
+    assert (replaced.json()["state"], replaced.json()["cooldown_until"]) == ("active", None)
+
+
+async def test_disabled_keys_are_listed_as_disabled(env: Env, fake: FakeUpstream) -> None:
+    provider = await add_provider(
+        env, family="openai", name="acme", base_url=fake.url + "/v1", api_key=KEY
+    )
+    added = await env.client.post(
+        f"/api/v1/providers/{provider['id']}/keys",
+        json={"label": "spare", "api_key": KEY_B, "enabled": False},
+        headers=env.auth(env.owner_token),
+    )
+    assert added.status_code == 201, added.text
+    assert [k["state"] for k in await _keys(env, provider["id"])] == ["active", "disabled"]

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.tables import ProviderKey
 from chatgate.ids import new_id, utcnow
+from chatgate.store.cooldowns import extend_cooldown
 from tests.support.helpers import gather_all
 from tests.support.providers import Api, pg_only
 
@@ -26,6 +28,7 @@ KEY_FIELDS = {
     "enabled",
     "state",
     "cooldown_until",
+    "cooldown_model",
     "last_error",
     "last_used_at",
     "created_at",
@@ -75,14 +78,17 @@ async def delete_key(
 
 
 async def mark_invalid(api: Api, key_id: str) -> None:
-    """What the gateway does on a 401: the key becomes invalid, with a cooldown and error."""
+    """What the gateway does on a 401 (the key becomes invalid, with an error), after a 429
+    that cooled it down for an hour."""
 
     async def work(session: AsyncSession) -> None:
         await session.execute(
             update(ProviderKey)
             .where(ProviderKey.id == uuid.UUID(key_id))
-            .values(state="invalid", cooldown_until=utcnow(), last_error="401 from upstream")
+            .values(state="invalid", last_error="401 from upstream")
         )
+        now = utcnow()
+        await extend_cooldown(session, uuid.UUID(key_id), "gpt-x", now + timedelta(hours=1), now)
 
     await api.env.runtime.db.write(work)
 
