@@ -11,6 +11,7 @@ from chatgate.api.errors import install_error_handlers
 from chatgate.api.middleware import RequestMiddleware
 from chatgate.api.openapi import install_openapi
 from chatgate.api.responses import JsonResponse
+from chatgate.audit.routes import router as audit_router
 from chatgate.catalog.routes import router as catalog_router
 from chatgate.gateway.openapi import gateway_openapi
 from chatgate.gateway.router import GatewayRouter
@@ -24,6 +25,7 @@ from chatgate.ui.routes import ContentSecurityPolicy
 from chatgate.ui.routes import error_page as ui_error_page
 from chatgate.ui.routes import router as ui_router
 from chatgate.ui.routes import static_files as ui_static_files
+from chatgate.usage.routes import router as usage_router
 from chatgate.userkeys.routes import router as userkeys_router
 from chatgate.users.routes import router as users_router
 
@@ -48,6 +50,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.gateway = gateway
+    # The one shared upstream client, for the API's connection tests too (started and
+    # closed with the gateway).
+    app.state.upstream_client = gateway.client
     install_error_handlers(app, error_page=ui_error_page)
     app.include_router(system_router)
     app.include_router(users_router)
@@ -58,6 +63,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(userkeys_router)
     app.include_router(ui_router)
     app.mount("/ui/static", ui_static_files, name="ui-static")
+    app.include_router(audit_router)
+    app.include_router(usage_router)
     gateway_routes = gateway.routes()
     app.router.routes.extend(gateway_routes)
     install_openapi(app, describe_raw_routes=gateway_openapi)

@@ -44,3 +44,10 @@ def new_id() -> uuid.UUID:
 def utcnow() -> datetime:
     """Now in UTC with microsecond precision."""
     return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A time a client sent (ISO 8601) in UTC; one without a zone is taken as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

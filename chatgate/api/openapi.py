@@ -67,6 +67,8 @@ TAGS: list[dict[str, str]] = [
     {"name": "providers", "description": "Provider configs and their central key pools."},
     {"name": "models", "description": "Model configs: what clients ask for as `model`."},
     {"name": "me", "description": "What the caller sees and owns: models, own provider keys."},
+    {"name": "audit", "description": "The audit log: who changed what, and when."},
+    {"name": "usage", "description": "Requests, attempts, errors, tokens and latency."},
     {"name": "system", "description": "Health, readiness and metrics."},
     {
         "name": "gateway (OpenAI-compatible)",

@@ -1,4 +1,5 @@
-"""Writing audit entries. Values that look like secrets never reach the table."""
+"""Writing audit entries (values that look like secrets never reach the table) and reading
+them back a page at a time."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatgate.api.pagination import Position, decode_cursor, encode_cursor
+from chatgate.audit.schemas import AuditEntryOut, AuditPage
 from chatgate.authz.actor import Actor
 from chatgate.crypto.sealed import SealedSecret
 from chatgate.db.tables import AuditEntry
 from chatgate.ids import new_id, utcnow
-from chatgate.store.audit import add_entry
+from chatgate.store import audit as audit_store
+from chatgate.store.audit import AuditFilter, add_entry
 
 REDACTED = "<redacted>"
 # A field named like a secret (api_key, user_token, …) but not a flag about one (has_api_key).
@@ -65,3 +69,47 @@ async def record(
             after=redact(after),
         ),
     )
+
+
+async def list_entries(
+    session: AsyncSession,
+    where: AuditFilter,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> AuditPage:
+    """A page of the log, newest first; the cursor carries ``where`` (SPEC §14)."""
+    filters = {
+        "target_type": where.target_type,
+        "target_id": where.target_id,
+        "actor_id": None if where.actor_id is None else str(where.actor_id),
+        "since": None if where.since is None else where.since.isoformat(),
+        "until": None if where.until is None else where.until.isoformat(),
+    }
+    after = None
+    if cursor is not None:
+        position = decode_cursor(cursor, filters)
+        after = (position.created_at, position.id)
+    # One row more than asked tells whether a next page exists.
+    rows = await audit_store.list_entries(session, where, after=after, limit=limit + 1)
+    page = rows[:limit]
+    items = [
+        AuditEntryOut(
+            id=entry.id,
+            created_at=entry.created_at,
+            actor_id=entry.actor_id,
+            actor_username=username,
+            source=entry.source,
+            action=entry.action,
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            before=entry.before,
+            after=entry.after,
+        )
+        for entry, username in page
+    ]
+    next_cursor = None
+    if len(rows) > limit and page:
+        last = page[-1][0]
+        next_cursor = encode_cursor(filters, Position(last.created_at, last.id))
+    return AuditPage(items=items, next_cursor=next_cursor)

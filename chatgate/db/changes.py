@@ -65,7 +65,7 @@ class ChangeFeedStatus:
     connected: bool = False
     down_since: float | None = None  # monotonic; None while connected
     last_notification_at: datetime | None = None
-    snapshot_generation: int = 0  # the holder's generation after the last reload
+    snapshot_generation: int = 0  # how many snapshots this process has loaded (the last one served)
     reconnects: int = 0  # times the connection came back after being lost
     last_outage_s: float | None = None  # how long the last loss lasted
     first_connect: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
@@ -143,10 +143,11 @@ class PostgresChanges:
 
         try:
             await conn.add_listener(CHANNEL, heard)
-            self.status.now_connected()
             # Whatever was said before this connection listened is lost: reload it all
-            # (at start too, should the first connection have come late).
+            # (at start too, should the first connection have come late), then report
+            # the connection (a process starting waits for that).
             await on_change(frozenset({FULL}))
+            self.status.now_connected()
             while True:
                 with contextlib.suppress(TimeoutError):
                     first = await asyncio.wait_for(kinds.get(), KEEPALIVE_S)

@@ -25,8 +25,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_
 
-from chatgate.db import config_version
+from chatgate.db import config_version, sqlite_functions
 from chatgate.errors import BusyError
 
 T = TypeVar("T")
@@ -63,6 +64,7 @@ def _sqlite_engine(url: str, *, begin: str, echo_observer: QueryObserver | None)
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        await_(sqlite_functions.register(dbapi_connection._connection))
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:

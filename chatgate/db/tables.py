@@ -244,7 +244,11 @@ class UsageEvent(Base):
     """One row per upstream attempt (attempt 0: refused before any attempt)."""
 
     __tablename__ = "usage_events"
-    __table_args__ = (Index("ix_usage_events_created", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_usage_events_created", "created_at", "id"),
+        # A member's own usage (GET /api/v1/usage) reads only their rows of the window.
+        Index("ix_usage_events_user_created", "user_id", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     request_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -268,7 +272,10 @@ class AuditEntry(Base):
     __table_args__ = (
         CheckConstraint(_in("source", AUDIT_SOURCES), name="source"),
         Index("ix_audit_log_created", "created_at", "id"),
-        Index("ix_audit_log_target", "target_type", "target_id"),
+        # GET /api/v1/audit-log filters by target or by actor and pages newest first: each
+        # index ends in (created_at, id), so a page is one range read in index order.
+        Index("ix_audit_log_target_created", "target_type", "target_id", "created_at", "id"),
+        Index("ix_audit_log_actor_created", "actor_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -51,7 +51,8 @@ class SnapshotFollower:
                 # Not invalidated first: requests keep the current snapshot until the new one
                 # is in, and keep it if the load fails (the database may be away).
                 await self._holder.reload()
-                self._runtime.changes.snapshot_generation = self._holder.generation
+                # Which snapshot this process serves: one more with every load.
+                self._runtime.changes.snapshot_generation = self._holder.loads
             if full or kinds & COOLDOWN_KINDS:
                 # Cooldowns come and go with traffic: only they are read again.
                 await self.refresh_cooldowns()

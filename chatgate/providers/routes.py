@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from chatgate.api.deps import Context, requires
 from chatgate.api.openapi import NO_CONTENT, SECRETS_UNAVAILABLE, error_responses
 from chatgate.authz import Permission
 from chatgate.errors import uuid_or_404
-from chatgate.providers import key_pool, service
+from chatgate.providers import connection, key_pool, service
 from chatgate.providers.schemas import (
+    ConnectionTestOut,
     DeleteImpact,
     ProviderCreate,
     ProviderFamilyOut,
@@ -19,8 +20,11 @@ from chatgate.providers.schemas import (
     ProviderKeyOut,
     ProviderKeyUpdate,
     ProviderOut,
+    ProviderTest,
+    ProviderTestUnsaved,
     ProviderUpdate,
 )
+from chatgate.upstream import UpstreamClient
 
 router = APIRouter(prefix="/api/v1", tags=["providers"])
 
@@ -31,6 +35,22 @@ def parse_provider_id(raw: str) -> uuid.UUID:
 
 def parse_key_id(raw: str) -> uuid.UUID:
     return uuid_or_404(raw, "provider key")
+
+
+def upstream_client(request: Request) -> UpstreamClient:
+    """The process's one shared upstream client (``create_app`` puts it on the app)."""
+    client: UpstreamClient = request.app.state.upstream_client
+    return client
+
+
+_TEST_DESCRIPTION = (
+    "Each key gets the family's cheapest authenticated call, its model list (`GET "
+    "{base_url}/models` for OpenAI-style families, `/key` on OpenRouter, `/v1/models` on "
+    "Anthropic, `/v1beta/models` on Google): no tokens are spent. The answer has the "
+    "upstream's status and its own error message (at most 1 KiB, the key removed); when an "
+    "OpenAI-style base URL answers 404 and the same URL with `/v1` appended answers, the "
+    "message says so. Testing never changes a key's state."
+)
 
 
 @router.get(
@@ -82,6 +102,28 @@ async def create_provider(
     return await ctx.write(
         service.create_provider, ctx.user, ctx.runtime.deployment, ctx.runtime.keyring, body
     )
+
+
+# Declared before the /providers/{provider_id} routes: "test" is not a provider id.
+@router.post(
+    "/providers/test",
+    response_model=ConnectionTestOut,
+    summary="Test unsaved provider settings",
+    description="Tests the family, base URL and key in the body before saving them; nothing "
+    "is stored. " + _TEST_DESCRIPTION,
+    responses=error_responses(
+        (
+            400,
+            "A rule rejects a value: `family_invalid`, `base_url_invalid`, `base_url_required`, "
+            "`api_key_invalid`.",
+        ),
+    ),
+)
+async def probe_unsaved_provider(
+    body: ProviderTestUnsaved, request: Request, ctx: Context = requires(Permission.ADMIN_WRITE)
+) -> ConnectionTestOut:
+    plan = connection.plan_unsaved(body, ctx.runtime.deployment, ctx.runtime.settings)
+    return await connection.run_tests(upstream_client(request), plan)
 
 
 @router.get(
@@ -159,6 +201,33 @@ async def provider_delete_impact(
 ) -> DeleteImpact:
     target = parse_provider_id(provider_id)
     return await ctx.read(service.delete_impact, ctx.runtime.deployment, target)
+
+
+@router.post(
+    "/providers/{provider_id}/test",
+    response_model=ConnectionTestOut,
+    summary="Test a provider config's central keys",
+    description="Tests every enabled pool key at the config's effective base URL, or only "
+    "`key_id` (even a disabled key). " + _TEST_DESCRIPTION,
+    responses=error_responses(404),
+)
+async def probe_provider_keys(
+    provider_id: str,
+    request: Request,
+    body: ProviderTest | None = None,
+    ctx: Context = requires(Permission.ADMIN_WRITE),
+) -> ConnectionTestOut:
+    target = parse_provider_id(provider_id)
+    runtime = ctx.runtime
+    plan = await ctx.read(
+        connection.plan_saved,
+        runtime.keyring,
+        runtime.deployment,
+        runtime.settings,
+        target,
+        body.key_id if body is not None else None,
+    )
+    return await connection.run_tests(upstream_client(request), plan)
 
 
 # -- central key pools (SPEC §8) -------------------------------------------------------------

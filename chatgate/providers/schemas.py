@@ -342,3 +342,49 @@ class ProviderKeyOut(BaseModel):
         description="When the gateway last used it, in UTC (ISO 8601); null = never."
     )
     created_at: datetime = Field(description="When it was added, in UTC (ISO 8601).")
+
+
+# -- connection tests (SPEC §8) --------------------------------------------------------------
+
+
+class ProviderTest(RequestBody):
+    key_id: uuid.UUID | None = Field(
+        default=None,
+        strict=False,
+        description="Test only this pool key (even a disabled one); absent = every enabled key.",
+    )
+
+
+class ProviderTestUnsaved(RequestBody):
+    family: str = Field(max_length=64, description="The provider family to test, e.g. `openai`.")
+    base_url: str = Field(
+        default="",
+        max_length=_BASE_URL,
+        description="The upstream's base URL as it would be saved; empty = the family's default.",
+    )
+    api_key: str = Field(
+        max_length=_KEY,
+        repr=False,
+        description="The key to test; used for this one call, never stored nor returned.",
+    )
+
+
+class KeyTestOut(BaseModel):
+    id: uuid.UUID | None = Field(
+        description="The pool key tested; null when testing unsaved settings."
+    )
+    ok: bool = Field(description="Whether the upstream accepted the key.")
+    status: int | None = Field(
+        description="The upstream's HTTP status; null when it could not be reached."
+    )
+    message: str = Field(
+        description="What happened: the upstream's own error message (at most 1 KiB, the key "
+        "removed), a connection failure, or a hint such as a base URL missing `/v1`."
+    )
+
+
+class ConnectionTestOut(BaseModel):
+    """The outcome of a connection test. Testing never changes a key's state."""
+
+    ok: bool = Field(description="True when every key tested works (false when none was tested).")
+    keys: list[KeyTestOut] = Field(description="One entry per key tested, in pool order.")

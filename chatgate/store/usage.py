@@ -1,15 +1,30 @@
-"""Usage rows and ``last_used_at`` timestamps: bulk writes off the request path."""
+"""Usage rows and ``last_used_at`` timestamps: bulk writes off the request path, and the
+totals ``GET /api/v1/usage`` reads."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, or_, update
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    case,
+    distinct,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatgate.db.tables import ApiToken, ProviderKey, UsageEvent
+from chatgate.db.sqlite_functions import MEDIAN
+from chatgate.db.tables import ApiToken, ModelConfig, ProviderConfig, ProviderKey, UsageEvent, User
 
 USAGE_TABLE: Table = UsageEvent.__table__  # type: ignore[assignment]
 
@@ -39,3 +54,109 @@ async def write_last_used(
             await connection.execute(
                 statement, [{"row_id": row_id, "at": at} for row_id, at in seen.items()]
             )
+
+
+# GET /api/v1/usage groups: the usage_events columns that identify a group.
+GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "user": ("user_id",),
+    "model": ("model_config_id",),
+    "provider_config": ("provider_config_id",),
+    "key": ("key_source", "key_id"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
+    group: tuple[Any, ...]  # the values of GROUP_COLUMNS[group_by], in that order
+    requests: int
+    attempts: int
+    errors: int
+    input_tokens: int
+    output_tokens: int
+    p50_latency_ms: float | None
+
+
+def _window(
+    query: Select[Any], since: datetime | None, until: datetime | None, user_id: uuid.UUID | None
+) -> Select[Any]:
+    table = USAGE_TABLE.c
+    if since is not None:
+        query = query.where(table.created_at >= since)
+    if until is not None:
+        query = query.where(table.created_at < until)
+    if user_id is not None:
+        query = query.where(table.user_id == user_id)
+    return query
+
+
+async def usage_totals(
+    session: AsyncSession,
+    group_by: str,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    user_id: uuid.UUID | None,
+) -> list[UsageTotals]:
+    """Totals per group over ``[since, until)``, only ``user_id``'s rows when given.
+
+    ``requests`` counts distinct client request ids, ``attempts`` the rows of upstream
+    attempts (``attempt >= 1``; attempt 0 is a request refused before any), ``errors`` the
+    rows with an error class (failed attempts and refusals). ``p50_latency_ms`` is the
+    median latency of the attempts, interpolated between the two middle values for an even
+    count: PostgreSQL's ``percentile_cont(0.5)``, and on SQLite the equivalent aggregate
+    ``chatgate_median`` (``db.sqlite_functions``). One scan of the window, one statement."""
+    table = USAGE_TABLE.c
+    keys = [table[name] for name in GROUP_COLUMNS[group_by]]
+    is_attempt = table.attempt >= 1
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if dialect == "postgresql":
+        # (Raising work_mem to sort in memory measured no faster: bench/usage_reads.py.)
+        median: Any = func.percentile_cont(0.5).within_group(table.latency_ms.asc())
+    else:
+        median = getattr(func, MEDIAN)(table.latency_ms)
+    totals = _window(
+        select(
+            *keys,
+            func.count(distinct(table.request_id)),
+            func.coalesce(func.sum(case((is_attempt, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((table.error_class.is_not(None), 1), else_=0)), 0),
+            func.coalesce(func.sum(table.input_tokens), 0),
+            func.coalesce(func.sum(table.output_tokens), 0),
+            median.filter(is_attempt),
+        ),
+        since,
+        until,
+        user_id,
+    ).group_by(*keys)
+    rows = (await session.execute(totals)).all()
+    width = len(keys)
+    return [
+        UsageTotals(
+            group=tuple(row[:width]),
+            requests=int(row[width]),
+            attempts=int(row[width + 1]),
+            errors=int(row[width + 2]),
+            input_tokens=int(row[width + 3]),
+            output_tokens=int(row[width + 4]),
+            p50_latency_ms=None if row[width + 5] is None else float(row[width + 5]),
+        )
+        for row in rows
+    ]
+
+
+async def group_names(
+    session: AsyncSession, group_by: str, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The name shown next to each group id: a username, a model config's ``name`` (soft-
+    deleted ones keep theirs) or a provider config's ``name``. Ids whose row is gone are
+    absent."""
+    named: dict[str, tuple[Any, Any]] = {
+        "user": (User.id, User.username),
+        "model": (ModelConfig.id, ModelConfig.name),
+        "provider_config": (ProviderConfig.id, ProviderConfig.name),
+    }
+    if group_by not in named or not ids:
+        return {}
+    id_column, name_column = named[group_by]
+    rows = await session.execute(select(id_column, name_column).where(id_column.in_(ids)))
+    return {row[0]: row[1] for row in rows}

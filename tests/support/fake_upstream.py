@@ -10,7 +10,8 @@ Messages and Gemini generateContent, streaming and not.
 
 The protocol is chosen by path: ``…/chat/completions`` (OpenAI), ``…/v1/messages``
 (Anthropic), ``…/models/<m>:generateContent`` / ``:streamGenerateContent`` (Gemini).
-Without a queued script, ``fake.default`` answers. Timing faults are driven by events,
+Without a queued script, ``fake.default`` answers; ``serve_only_under = "/v1"`` makes
+every other path a 404, as on a server whose API lives under ``/v1``. Timing faults are driven by events,
 never by sleeps: ``hold`` delays the response head until set, ``stall_after`` stops a
 body after K chunks until ``release`` is set, ``drop_after`` aborts the connection after
 K chunks. A client disconnect cancels the handler and sets ``fake.disconnected``.
@@ -98,6 +99,9 @@ class FakeUpstream:
         self._arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.url = ""
+        # Like a vLLM or llama.cpp server: only paths under this prefix exist (others are
+        # 404 ``{"detail": "Not Found"}``, without consuming a script). None: every path.
+        self.serve_only_under: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -173,6 +177,9 @@ class FakeUpstream:
         self.requests.append(record)
         async with self._arrived:
             self._arrived.notify_all()
+        prefix = self.serve_only_under
+        if prefix is not None and not request.path.startswith(prefix + "/"):
+            return web.json_response({"detail": "Not Found"}, status=404)
         script = self._next_script()
         try:
             return await self._respond(request, record, script)

@@ -38,6 +38,7 @@ from chatgate.upstream.adapters.base import (
     copy_fields,
     forced_function,
     function_tools,
+    get_request,
     load_json_object,
     loads_or_none,
     max_output_tokens,
@@ -335,6 +336,11 @@ class AnthropicAdapter:
             payload,
             extra_headers=extra_headers,
             auth={"x-api-key": target.api_key, "anthropic-version": ANTHROPIC_VERSION},
+        )
+
+    def probe_request(self, base_url: str, api_key: str) -> HttpRequest:
+        return get_request(
+            base_url, "/v1/models", {"x-api-key": api_key, "anthropic-version": ANTHROPIC_VERSION}
         )
 
     def translate_response(self, status: int, body: bytes, *, public_model: str) -> bytes:

@@ -89,6 +89,11 @@ class Adapter(Protocol):
         by ``<redacted>``; pass the attempt's key."""
         ...
 
+    def probe_request(self, base_url: str, api_key: str) -> HttpRequest:
+        """The cheapest authenticated call that tells whether ``api_key`` works at
+        ``base_url``: the family's model list (no tokens spent, no model name needed)."""
+        ...
+
 
 def extract_error_message(status: int, body: bytes, api_key: str) -> str:
     """What of an upstream error may reach the client (SPEC §9): only ``error.message``
@@ -323,6 +328,13 @@ class TranslatingStream:
             return b""
         self._role_sent = True
         return self._writer.delta({"role": "assistant", "content": ""})
+
+
+def get_request(base_url: str, path: str, auth: Mapping[str, str]) -> HttpRequest:
+    """A GET of ``base_url`` + ``path`` carrying the key header ``auth``."""
+    headers = {"Accept": "application/json"}
+    headers.update(auth)
+    return HttpRequest(method="GET", url=join_url(base_url, path), headers=headers)
 
 
 def join_url(base_url: str, path: str) -> str:

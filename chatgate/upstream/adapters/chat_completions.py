@@ -17,6 +17,7 @@ from chatgate.upstream.adapters.base import (
     REDACTED,
     Target,
     Usage,
+    get_request,
     loads_or_none,
     post_json,
     usage_from_openai,
@@ -58,14 +59,21 @@ class ChatCompletionsAdapter:
         elif payload.get("stream"):
             payload["stream"] = False
             payload.pop("stream_options", None)
-        key = f"Bearer {target.api_key}" if self._bearer else target.api_key
         return post_json(
             target.base_url,
             "/chat/completions",
             payload,
             extra_headers=extra_headers,
-            auth={self._key_header: key},
+            auth=self._auth(target.api_key),
         )
+
+    def probe_request(self, base_url: str, api_key: str) -> HttpRequest:
+        # OpenRouter lists models without a key; its /key endpoint checks one.
+        path = "/key" if self.family == "openrouter" else "/models"
+        return get_request(base_url, path, self._auth(api_key))
+
+    def _auth(self, api_key: str) -> dict[str, str]:
+        return {self._key_header: f"Bearer {api_key}" if self._bearer else api_key}
 
     def translate_response(self, status: int, body: bytes, *, public_model: str) -> bytes:
         # Native: the body already is a chat.completion; relay it byte for byte.

@@ -46,6 +46,7 @@ from chatgate.upstream.adapters.base import (
     copy_fields,
     forced_function,
     function_tools,
+    get_request,
     load_json_object,
     loads_or_none,
     max_output_tokens,
@@ -381,6 +382,9 @@ class GoogleAdapter:
             extra_headers=extra_headers,
             auth={"x-goog-api-key": target.api_key},
         )
+
+    def probe_request(self, base_url: str, api_key: str) -> HttpRequest:
+        return get_request(base_url, "/v1beta/models", {"x-goog-api-key": api_key})
 
     def translate_response(self, status: int, body: bytes, *, public_model: str) -> bytes:
         require_2xx(status)

@@ -1,7 +1,7 @@
 """web sessions
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-06 19:25:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import chatgate.db.types
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
