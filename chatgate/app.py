@@ -12,6 +12,10 @@ from chatgate.api.middleware import RequestMiddleware
 from chatgate.api.openapi import install_openapi
 from chatgate.api.responses import JsonResponse
 from chatgate.catalog.routes import router as catalog_router
+from chatgate.chats.replying import ChatReplies
+from chatgate.chats.retention import purging
+from chatgate.chats.routes import router as chats_router
+from chatgate.chats.routes import settings_router
 from chatgate.gateway.openapi import gateway_openapi
 from chatgate.gateway.router import GatewayRouter
 from chatgate.gateway.wiring import build_gateway, running
@@ -25,11 +29,24 @@ from chatgate.users.routes import router as users_router
 
 def create_app(runtime: Runtime) -> FastAPI:
     gateway = build_gateway(runtime)
+    chat_replies = ChatReplies(
+        db=runtime.db,
+        engine=gateway.chat_replies,
+        metrics=runtime.metrics,
+        settings=runtime.settings,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with running(gateway, runtime):
-            yield
+        async with (
+            running(gateway, runtime),
+            purging(runtime.db, runtime.metrics, runtime.settings.chat_purge_interval_s),
+        ):
+            try:
+                yield
+            finally:
+                # Replies in flight are stored (partial) while the gateway still runs.
+                await chat_replies.stop()
 
     # strict_content_type=False: a body sent without a Content-Type header is read as JSON.
     app = FastAPI(
@@ -43,6 +60,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.gateway = gateway
+    app.state.chat_replies = chat_replies
     install_error_handlers(app)
     app.include_router(system_router)
     app.include_router(users_router)
@@ -50,6 +68,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(models_router)
     app.include_router(catalog_router)
     app.include_router(userkeys_router)
+    app.include_router(chats_router)
+    app.include_router(settings_router)
     gateway_routes = gateway.routes()
     app.router.routes.extend(gateway_routes)
     install_openapi(app, describe_raw_routes=gateway_openapi)
