@@ -241,6 +241,8 @@ class ReplyStream(Response):
     def __init__(self, run: ReplyRun) -> None:
         super().__init__(status_code=200, media_type=self.media_type)
         self.run = run
+        # A stream has no length: Response would announce "content-length: 0".
+        del self.headers["content-length"]
         self.headers["cache-control"] = "no-cache"
         self.headers["x-accel-buffering"] = "no"
 

@@ -15,7 +15,9 @@ CONTENT_MAX = 1_000_000
 
 class ChatCreate(NulFreeRequestBody):
     model_config_id: uuid.UUID | None = Field(
-        default=None, description="The model config to chat with; absent = the default model."
+        default=None,
+        strict=False,
+        description="The model config to chat with; absent = the default model.",
     )
     title: str = Field(default="", max_length=TITLE_MAX, description="A title; may be empty.")
 
@@ -31,6 +33,7 @@ class ChatUpdate(NulFreeRequestBody):
     )
     model_config_id: uuid.UUID | None = Field(
         default=None,
+        strict=False,
         description="The model config for the next replies; absent = unchanged.",
     )
 

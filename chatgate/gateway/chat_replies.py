@@ -8,6 +8,8 @@ SSE bytes are read back into text pieces.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -124,16 +126,26 @@ class ChatReplies:
             yield ReplyEnd(None, None, None, None, ReplyFailure(502, "upstream_error", "no stream"))
             return
         reader = _StreamReader()
+        rest = reply.rest
+        # Start the relay now: an async generator closed before it started never runs its
+        # cleanup, and the relay's cleanup is what closes the upstream connection and
+        # records the attempt. Closing this generator at any point must do both.
+        pending = asyncio.ensure_future(_next_chunk(rest))
         try:
             for piece in reader.feed(reply.first):
                 yield piece
-            async for chunk in reply.rest:
+            while (chunk := await pending) is not None:
+                pending = asyncio.ensure_future(_next_chunk(rest))
                 for piece in reader.feed(chunk):
                     yield piece
             for piece in reader.finish():
                 yield piece
         finally:
-            await reply.rest.aclose()
+            if not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pending
+            await rest.aclose()
         yield ReplyEnd(
             provider_config_id=reply.provider_config_id,
             key_source=reply.key_source,
@@ -141,6 +153,13 @@ class ChatReplies:
             output_tokens=reader.output_tokens,
             failure=reader.failure(),
         )
+
+
+async def _next_chunk(rest: AsyncGenerator[bytes, None]) -> bytes | None:
+    try:
+        return await rest.__anext__()
+    except StopAsyncIteration:
+        return None
 
 
 class _StreamReader:
