@@ -306,3 +306,27 @@ async def test_messages_paginate_oldest_first(env: Env, fake: FakeUpstream) -> N
         headers=env.auth(alice),
     )
     assert (mismatch.status_code, mismatch.json()["code"]) == (400, "cursor_mismatch")
+
+
+async def test_metrics_count_chats_replies_by_status_and_time_to_first_token(
+    env: Env, fake: FakeUpstream
+) -> None:
+    await chat_model(env, fake.url)
+    _, alice = await env.new_user("alice")
+    chat = await new_chat(env, alice)
+    await new_chat(env, alice)
+    fake.script(text="Fine.")
+    await post_message(env, alice, chat["id"], "ok", stream=False)
+    fake.script(status=500)
+    await post_message(env, alice, chat["id"], "fails", stream=False)
+    fake.script(text="alpha beta gamma", drop_after=2)
+    await post_message(env, alice, chat["id"], "cut", stream=False)
+    metrics = await env.client.get("/metrics", headers=env.auth(env.owner_token))
+    assert metrics.status_code == 200
+    lines = set(metrics.text.splitlines())
+    assert "chatgate_chats_created_total 2.0" in lines
+    assert 'chatgate_chat_replies_total{status="complete"} 1.0' in lines
+    assert 'chatgate_chat_replies_total{status="error"} 1.0' in lines
+    assert 'chatgate_chat_replies_total{status="partial"} 1.0' in lines
+    # Two replies produced text: two first tokens were timed.
+    assert "chatgate_chat_reply_first_token_seconds_count 2.0" in lines
