@@ -15,6 +15,7 @@ config and key source that answered.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -43,10 +44,14 @@ from chatgate.metrics import Metrics
 from chatgate.settings import Settings
 from chatgate.store import chats as chat_store
 
+log = logging.getLogger("chatgate.chats")
+
 FLUSH_INTERVAL_S = 1.0
 # A claim lapses this long after its last renewal, so a crashed process does not block a
 # chat forever; a live reply renews it with every flush.
 LEASE_MARGIN_S = 60.0
+
+_INTERNAL = ReplyFailure(500, "internal_error", "chatgate could not store the reply")
 
 
 @dataclass
@@ -213,6 +218,7 @@ class ReplyRun:
         last_flush = 0.0
         end: ReplyEnd | None = None
         cancelled = False
+        broken: ReplyFailure | None = None
         replies = self.owner.engine.run(self.prepared, self.messages, self.request_id)
         try:
             async for item in replies:
@@ -235,16 +241,27 @@ class ReplyRun:
             task = asyncio.current_task()
             if task is not None:
                 task.uncancel()
+        except Exception as error:  # e.g. the database stayed busy through a flush
+            log.error("chat reply failed: %s", type(error).__name__)
+            broken = _INTERNAL
         finally:
             await replies.aclose()
         text = "".join(parts)
         failure = end.failure if end is not None else None
         if cancelled:
             failure = ReplyFailure(499, "client_disconnected", "the client left")
+        elif broken is not None:
+            failure = broken
         elif end is None:  # pragma: no cover - the engine always ends with a ReplyEnd
             failure = ReplyFailure(502, "upstream_error", "the reply ended without an end")
         status = "complete" if failure is None else ("partial" if text else "error")
-        stored = await db.write(self._finish(row_id, text, status, end), notify=False)
+        try:
+            stored = await db.write(self._finish(row_id, text, status, end), notify=False)
+        except Exception as error:
+            # The client still gets an end; the chat's claim lapses on its own.
+            log.error("storing a chat reply failed: %s", type(error).__name__)
+            self.queue.put_nowait(ReplyEvent("error", failure=_INTERNAL))
+            return
         metrics.chat_replies.labels(status).inc()
         if failure is None:
             self.queue.put_nowait(ReplyEvent("done", message=stored))

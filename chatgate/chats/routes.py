@@ -202,8 +202,7 @@ async def post_message(
         except BaseException:
             run.cancel()
             raise
-        assert outcome.message is not None
-        content = outcome.message.model_dump(mode="json")
+        content = outcome.message.model_dump(mode="json") if outcome.message else None
         if outcome.kind == "error" and outcome.failure is not None:
             failure = outcome.failure
             return JsonResponse(
@@ -211,7 +210,7 @@ async def post_message(
                 content={
                     "code": failure.code,
                     "message": failure.message,
-                    "detail": {"message": content},
+                    "detail": {"message": content} if content else None,
                 },
             )
         return JsonResponse(status_code=201, content=content)

@@ -101,7 +101,8 @@ class ChatReplies:
     async def run(
         self, prepared: Any, messages: list[dict[str, Any]], request_id: str
     ) -> AsyncGenerator[str | ReplyEnd, None]:
-        assert isinstance(prepared, _Prepared)
+        if not isinstance(prepared, _Prepared):  # only ours is ever passed back
+            raise TypeError("a reply must be prepared by this engine")
         entry = prepared.entry
         body = {
             "model": entry.name,

@@ -330,3 +330,27 @@ async def test_metrics_count_chats_replies_by_status_and_time_to_first_token(
     assert 'chatgate_chat_replies_total{status="partial"} 1.0' in lines
     # Two replies produced text: two first tokens were timed.
     assert "chatgate_chat_reply_first_token_seconds_count 2.0" in lines
+
+
+async def test_the_reply_row_exists_from_the_first_text_while_streaming(
+    env: Env, fake: FakeUpstream
+) -> None:
+    await chat_model(env, fake.url)
+    _, alice = await env.new_user("alice")
+    chat = await new_chat(env, alice)
+    script = fake.script(text="one two three", stall_after=3)
+    posting = asyncio.create_task(post_message(env, alice, chat["id"], "Count"))
+
+    async def row_while_streaming() -> bool:
+        rows = await stored_messages(env, chat["id"])
+        return len(rows) == 2 and rows[1].content.startswith("one ")
+
+    await eventually(row_while_streaming, what="the reply row mid-stream")
+    rows = await stored_messages(env, chat["id"])
+    # What a crash now would leave: the text so far, marked partial.
+    assert (rows[1].role, rows[1].status) == ("assistant", "partial")
+    script.release.set()
+    response = await posting
+    assert sse_events(response.text)[-1][0] == "done"
+    rows = await stored_messages(env, chat["id"])
+    assert (rows[1].status, rows[1].content) == ("complete", "one two three")
