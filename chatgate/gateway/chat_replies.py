@@ -50,7 +50,7 @@ def _failure(error: GatewayError) -> ReplyFailure:
     return ReplyFailure(error.status, error.code, error.message)
 
 
-class ChatReplies:
+class GatewayReplyEngine:
     def __init__(self, holder: SnapshotHolder, gateway: Gateway) -> None:
         self.holder = holder
         self.gateway = gateway

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import Route
 
 from chatgate.gateway.asgi import ChatCompletionsEndpoint, ModelEndpoint, ModelsEndpoint
-from chatgate.gateway.chat_replies import ChatReplies
+from chatgate.gateway.chat_replies import GatewayReplyEngine
 from chatgate.gateway.following import SnapshotFollower
 from chatgate.gateway.keyhealth import KeyHealth
 from chatgate.gateway.keystate import KeyStateWriter
@@ -37,7 +37,7 @@ class GatewayParts:
     usage: UsageRecorder
     last_used: LastUsedTracker
     client: UpstreamClient
-    chat_replies: ChatReplies
+    chat_replies: GatewayReplyEngine
 
     def routes(self) -> list[Route]:
         return [
@@ -84,7 +84,7 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
         usage=usage,
         last_used=last_used,
         client=client,
-        chat_replies=ChatReplies(holder, gateway),
+        chat_replies=GatewayReplyEngine(holder, gateway),
     )
 
 
