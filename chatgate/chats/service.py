@@ -89,7 +89,7 @@ async def model_for_new_chat(
         raise bad_request(
             "no_default_model", "no model given and no default model is configured", None
         )
-    if default is False or default is True:
+    if not isinstance(default, ReplyModel):  # a default the caller may not see
         raise model_not_found()
     return default
 
