@@ -13,6 +13,10 @@ from chatgate.api.openapi import install_openapi
 from chatgate.api.responses import JsonResponse
 from chatgate.audit.routes import router as audit_router
 from chatgate.catalog.routes import router as catalog_router
+from chatgate.chats.replying import ChatReplies
+from chatgate.chats.retention import purging
+from chatgate.chats.routes import router as chats_router
+from chatgate.chats.routes import settings_router
 from chatgate.gateway.openapi import gateway_openapi
 from chatgate.gateway.router import GatewayRouter
 from chatgate.gateway.wiring import build_gateway, running
@@ -32,11 +36,24 @@ from chatgate.users.routes import router as users_router
 
 def create_app(runtime: Runtime) -> FastAPI:
     gateway = build_gateway(runtime)
+    chat_replies = ChatReplies(
+        db=runtime.db,
+        engine=gateway.chat_replies,
+        metrics=runtime.metrics,
+        settings=runtime.settings,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with running(gateway, runtime):
-            yield
+        async with (
+            running(gateway, runtime),
+            purging(runtime.db, runtime.metrics, runtime.settings.chat_purge_interval_s),
+        ):
+            try:
+                yield
+            finally:
+                # Replies in flight are stored (partial) while the gateway still runs.
+                await chat_replies.stop()
 
     # strict_content_type=False: a body sent without a Content-Type header is read as JSON.
     app = FastAPI(
@@ -53,6 +70,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     # The one shared upstream client, for the API's connection tests too (started and
     # closed with the gateway).
     app.state.upstream_client = gateway.client
+    app.state.chat_replies = chat_replies
     install_error_handlers(app, error_page=ui_error_page)
     app.include_router(system_router)
     app.include_router(users_router)
@@ -65,6 +83,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.mount("/ui/static", ui_static_files, name="ui-static")
     app.include_router(audit_router)
     app.include_router(usage_router)
+    app.include_router(chats_router)
+    app.include_router(settings_router)
     gateway_routes = gateway.routes()
     app.router.routes.extend(gateway_routes)
     install_openapi(app, describe_raw_routes=gateway_openapi)

@@ -90,6 +90,26 @@ class Metrics:
             "Usage rows dropped because the in-memory queue was full.",
             registry=self.registry,
         )
+        self.chats_created = Counter(
+            "chatgate_chats_created_total", "Chats created.", registry=self.registry
+        )
+        self.chat_replies = Counter(
+            "chatgate_chat_replies_total",
+            "Chat replies by final status (complete, partial, error).",
+            ["status"],
+            registry=self.registry,
+        )
+        self.chat_reply_first_token = Histogram(
+            "chatgate_chat_reply_first_token_seconds",
+            "Time from a chat message being posted to the reply's first text.",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.chats_purged = Counter(
+            "chatgate_chats_purged_total",
+            "Archived chats deleted by the retention purge.",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     gateway_max_attempts: int = 3
     max_request_bytes: int = 32 * 1024 * 1024
     installation_id: str | None = None
+    # How often the server purges archived chats past the retention window (SPEC §10);
+    # 0 turns the server's purge task off (``chatgate chats purge`` still runs one pass).
+    chat_purge_interval_s: float = Field(default=3600.0, ge=0)
 
     @field_validator("database_url")
     @classmethod

@@ -6,9 +6,7 @@ starts from empty tables (truncated), with a fresh owner and token.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +15,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -28,6 +25,7 @@ from chatgate.db.tables import Base
 from chatgate.settings import Deployment
 from chatgate.startup import build_runtime
 from tests.support.helpers import PG_URL, Env, settings_for
+from tests.support.live import serve_on_loopback
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -148,15 +146,5 @@ async def scratch_database_url(
 async def live(env: Env) -> AsyncIterator[str]:
     """The test's app served by a real uvicorn on 127.0.0.1 (same event loop, same runtime),
     for clients that need real sockets: the sync SDK, disconnects mid-stream, a browser."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)  # connections queue in the kernel until uvicorn starts accepting
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(env.app, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve_on_loopback(env.app) as base_url:
+        yield base_url

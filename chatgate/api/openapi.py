@@ -69,6 +69,8 @@ TAGS: list[dict[str, str]] = [
     {"name": "me", "description": "What the caller sees and owns: models, own provider keys."},
     {"name": "audit", "description": "The audit log: who changed what, and when."},
     {"name": "usage", "description": "Requests, attempts, errors, tokens and latency."},
+    {"name": "chats", "description": "The caller's conversations with models, stored."},
+    {"name": "settings", "description": "Installation-wide settings (chat retention)."},
     {"name": "system", "description": "Health, readiness and metrics."},
     {
         "name": "gateway (OpenAI-compatible)",
@@ -96,6 +98,7 @@ PARAMETER_DESCRIPTIONS: dict[str, str] = {
     "provider_config_id": "A provider config's id (UUID).",
     "key_id": "A central pool key's id (UUID); any other value answers 404.",
     "model_id": "A model config's id (UUID); any other value answers 404.",
+    "chat_id": "A chat's id (UUID); any other value, or another user's chat, answers 404.",
     "force": "`true` allows removing or disabling the config's last usable key "
     "(otherwise 409 `last_usable_key`).",
 }

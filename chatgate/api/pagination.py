@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import orjson
 from fastapi import Query
@@ -27,27 +27,31 @@ MAX_LIMIT: Final[int] = 500
 _VERSION: Final[int] = 1
 
 
+_LIMIT_DESCRIPTION = f"Items per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})."
+_CURSOR_DESCRIPTION = "`next_cursor` of the previous page; send it with the same filters."
+_CURSOR_MAX_LENGTH = 2048
+
+
 def limit_query() -> Any:
     """The ``limit`` parameter of every paginated list: over 500 is 422."""
-    return Query(
-        DEFAULT_LIMIT,
-        ge=1,
-        le=MAX_LIMIT,
-        description=f"Items per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).",
-    )
+    return Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=_LIMIT_DESCRIPTION)
 
 
 def cursor_query() -> Any:
-    return Query(
-        None,
-        max_length=2048,
-        description="`next_cursor` of the previous page; send it with the same filters.",
-    )
+    return Query(None, max_length=_CURSOR_MAX_LENGTH, description=_CURSOR_DESCRIPTION)
+
+
+# The same parameters as annotations, for ``limit: Limit = DEFAULT_LIMIT``.
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=_LIMIT_DESCRIPTION)]
+Cursor = Annotated[
+    str | None, Query(max_length=_CURSOR_MAX_LENGTH, description=_CURSOR_DESCRIPTION)
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """The sort key of the last item of a page: the next page starts after it."""
+    """The sort key of the last item of a page (its time — ``created_at``, or a chat's
+    ``updated_at`` — and id): the next page starts after it."""
 
     created_at: datetime
     id: uuid.UUID

@@ -21,12 +21,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.authz import Actor, is_role_name
+from chatgate.chats import retention
 from chatgate.crypto import KeyRing, KeyRingError
 from chatgate.crypto.keyring import key_digest
 from chatgate.db import migrate
 from chatgate.db.engine import Database
 from chatgate.encryption import registry
 from chatgate.errors import ApiError
+from chatgate.ids import utcnow
 from chatgate.logs import configure_logging
 from chatgate.serving import ServedApp, stop_signals_end_normally
 from chatgate.settings import Settings, SettingsError, load_settings, parse_workers
@@ -45,10 +47,12 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 users_app = typer.Typer(help="Users (works on the database directly).", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens (works on the database directly).", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys for secrets at rest.", no_args_is_help=True)
+chats_app = typer.Typer(help="Chats (works on the database directly).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(keys_app, name="keys")
+app.add_typer(chats_app, name="chats")
 
 EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 1, 2, 3, 4
 # In-flight requests (streams included) get this long to finish after a stop signal.
@@ -399,6 +403,37 @@ def keys_rotate() -> None:
             "resealed": result.resealed,
             "undecryptable": result.undecryptable,
             "primary": keyring.primary_digest,
+        },
+    )
+
+
+@chats_app.command("purge")
+def chats_purge() -> None:
+    """Delete archived chats older than the retention window now (one pass, audited)."""
+
+    async def work(db: Database) -> retention.PurgeResult:
+        now = utcnow()
+        total = await retention.purgeable(db, now)
+        with typer.progressbar(length=total, label="purging", file=sys.stderr) as bar:
+            return await retention.purge(db, Actor.system("cli"), now=now, progress=bar.update)
+
+    result = _run(_with_db(work))
+    if result.cutoff is None:
+        human = "chat retention is 0 days (never purge): nothing deleted"
+    elif result.skipped_busy:
+        human = f"deleted {result.deleted} archived chat(s); another process is purging"
+    else:
+        human = (
+            f"deleted {result.deleted} archived chat(s) not updated for "
+            f"{result.retention_days} day(s)"
+        )
+    _emit(
+        human,
+        {
+            "deleted": result.deleted,
+            "retention_days": result.retention_days,
+            "cutoff": result.cutoff,
+            "skipped_busy": result.skipped_busy,
         },
     )
 

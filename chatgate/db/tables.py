@@ -208,7 +208,11 @@ class UserProviderKey(Base):
 
 class Chat(Base):
     __tablename__ = "chats"
-    __table_args__ = (Index("ix_chats_user_updated", "user_id", "updated_at", "id"),)
+    __table_args__ = (
+        Index("ix_chats_user_updated", "user_id", "updated_at", "id"),
+        # The purge walks archived chats oldest first (SPEC §10).
+        Index("ix_chats_archived_updated", "archived", "updated_at", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -217,6 +221,10 @@ class Chat(Base):
     archived: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set while a reply is being produced (one at a time per chat, SPEC §10): claimed by
+    # one conditional UPDATE, so two concurrent posts cannot both start; renewed as the
+    # reply is flushed and cleared at its end. A crashed process's claim lapses.
+    reply_lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class ChatMessage(Base):

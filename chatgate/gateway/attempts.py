@@ -404,6 +404,8 @@ class AttemptLoop:
             headers=reply_headers(plan),
             first=first,
             rest=_relay(stack, chunks, translator, record, response.status),
+            provider_config_id=plan.provider_config_id,
+            key_source=plan.key_source,
         )
 
 

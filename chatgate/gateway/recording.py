@@ -17,7 +17,7 @@ from chatgate.usage.recorder import UsageRecorder, UsageRow
 @dataclass(frozen=True, slots=True)
 class Caller:
     user: UserEntry
-    token_id: uuid.UUID
+    token_id: uuid.UUID | None  # None: a chat reply asked for through /api/v1
 
 
 def record_refusal(

@@ -100,6 +100,9 @@ class Gateway:
             )
         return model
 
+    def visible(self, snapshot: Snapshot, caller: Caller, model: ModelEntry) -> bool:
+        return model.facts.enabled and self._visible(snapshot, caller, model)
+
     def _visible(self, snapshot: Snapshot, caller: Caller, model: ModelEntry) -> bool:
         if role_has(caller.user.role, Permission.SEE_ALL_MODELS):
             return True
@@ -120,16 +123,36 @@ class Gateway:
 
     # -- the request ------------------------------------------------------------------
 
-    async def complete(
-        self, snapshot: Snapshot, caller: Caller, request: ChatRequest, request_id: str
-    ) -> JsonReply | StreamReply:
-        model = self.find_model(snapshot, caller, request.model)
+    def check_available(
+        self, snapshot: Snapshot, caller: Caller, model: ModelEntry, request_id: str
+    ) -> Resolution:
+        """The model's resolution for this caller, or the refusal (recorded as attempt 0)."""
         resolution = self.resolution(snapshot, caller, model)
         if not resolution.available:
             reason = resolution.unavailable_reason or "missing_api_key"
             status, message = _UNAVAILABLE[reason]
             record_refusal(self.usage, request_id, caller, model, status, reason)
             raise GatewayError(status, reason, message)
+        return resolution
+
+    async def complete(
+        self, snapshot: Snapshot, caller: Caller, request: ChatRequest, request_id: str
+    ) -> JsonReply | StreamReply:
+        model = self.find_model(snapshot, caller, request.model)
+        resolution = self.check_available(snapshot, caller, model, request_id)
+        return await self.serve(snapshot, caller, model, resolution, request, request_id)
+
+    async def serve(
+        self,
+        snapshot: Snapshot,
+        caller: Caller,
+        model: ModelEntry,
+        resolution: Resolution,
+        request: ChatRequest,
+        request_id: str,
+    ) -> JsonReply | StreamReply:
+        """Options, adapter and the attempt loop for an available model: shared by
+        ``/v1/chat/completions`` and chat replies (``gateway.chat_replies``)."""
         body, headers = apply_options(request.body, model.options)
         try:
             adapter = adapter_for(model.facts.family)

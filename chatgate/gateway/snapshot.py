@@ -68,6 +68,8 @@ class ModelEntry:
     is_default: bool
     options: Mapping[str, Any]
     created_at: datetime
+    context_limit: int = 0  # tokens; chats compress their history against it (§10)
+    compression_threshold: int = 100  # percent of context_limit
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,8 @@ def build_snapshot(rows: SnapshotRows, deployment: Deployment) -> Snapshot:
             is_default=model.is_default,
             options=MappingProxyType(dict(model.options or {})),
             created_at=model.created_at,
+            context_limit=model.context_limit,
+            compression_threshold=model.compression_threshold,
         )
         for model in rows.models
     }

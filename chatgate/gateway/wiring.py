@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import Route
 
 from chatgate.gateway.asgi import ChatCompletionsEndpoint, ModelEndpoint, ModelsEndpoint
+from chatgate.gateway.chat_replies import GatewayReplyEngine
 from chatgate.gateway.following import SnapshotFollower
 from chatgate.gateway.keyhealth import KeyHealth
 from chatgate.gateway.keystate import KeyStateWriter
@@ -36,6 +37,7 @@ class GatewayParts:
     usage: UsageRecorder
     last_used: LastUsedTracker
     client: UpstreamClient
+    chat_replies: GatewayReplyEngine
 
     def routes(self) -> list[Route]:
         return [
@@ -77,7 +79,12 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
         installation_id=settings.installation_id or "",
     )
     return GatewayParts(
-        holder=holder, gateway=gateway, usage=usage, last_used=last_used, client=client
+        holder=holder,
+        gateway=gateway,
+        usage=usage,
+        last_used=last_used,
+        client=client,
+        chat_replies=GatewayReplyEngine(holder, gateway),
     )
 
 

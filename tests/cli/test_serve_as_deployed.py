@@ -139,7 +139,27 @@ async def test_serve_answers_the_sdk_survives_a_restart_and_stops_cleanly_on_sig
     async with serving(environ) as second:
         assert second.printed_tokens == []  # same database: the owner already exists
         await ask(second, token, "again")
+        await one_chat(second, token)
         assert await second.stop(signal.SIGTERM) == 0
+
+
+async def one_chat(served: ServeProcess, token: str) -> None:
+    """A chat with the default model, one streamed reply, stored (SPEC §10)."""
+    async with httpx.AsyncClient(base_url=served.base_url, timeout=30) as client:
+        auth = {"authorization": f"Bearer {token}"}
+        chat = await client.post("/api/v1/chats", json={"title": "deployed"}, headers=auth)
+        assert chat.status_code == 201, chat.text
+        chat_id = chat.json()["id"]
+        reply = await client.post(
+            f"/api/v1/chats/{chat_id}/messages", json={"content": "Say hello"}, headers=auth
+        )
+        assert reply.status_code == 200, reply.text
+        assert "event: done" in reply.text
+        messages = await client.get(f"/api/v1/chats/{chat_id}/messages", headers=auth)
+        assert [(m["role"], m["content"], m["status"]) for m in messages.json()["items"]] == [
+            ("user", "Say hello", "complete"),
+            ("assistant", "Hello from the fake upstream.", "complete"),
+        ]
 
 
 async def test_db_upgrade_then_serve_without_migrating(

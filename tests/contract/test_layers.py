@@ -70,6 +70,7 @@ DOMAIN_PACKAGES = frozenset(
         "authz",
         "cascade",
         "catalog",
+        "chats",
         "crypto",
         "db",
         "encryption",

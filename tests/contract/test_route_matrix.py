@@ -65,6 +65,15 @@ DECLARED: dict[tuple[str, str], Permission] = {
     ("DELETE", "/api/v1/me/provider-keys/{provider_config_id}"): Permission.AUTHENTICATED,
     ("GET", "/api/v1/audit-log"): Permission.ADMIN_READ,
     ("GET", "/api/v1/usage"): Permission.AUTHENTICATED,
+    ("POST", "/api/v1/chats"): Permission.AUTHENTICATED,
+    ("GET", "/api/v1/chats"): Permission.AUTHENTICATED,
+    ("GET", "/api/v1/chats/{chat_id}"): Permission.AUTHENTICATED,
+    ("PATCH", "/api/v1/chats/{chat_id}"): Permission.AUTHENTICATED,
+    ("DELETE", "/api/v1/chats/{chat_id}"): Permission.AUTHENTICATED,
+    ("GET", "/api/v1/chats/{chat_id}/messages"): Permission.AUTHENTICATED,
+    ("POST", "/api/v1/chats/{chat_id}/messages"): Permission.AUTHENTICATED,
+    ("GET", "/api/v1/settings/chat-retention-days"): Permission.AUTHENTICATED,
+    ("PUT", "/api/v1/settings/chat-retention-days"): Permission.ADMIN_WRITE,
     ("GET", "/v1/models"): Permission.AUTHENTICATED,
     ("GET", "/v1/models/{model:path}"): Permission.AUTHENTICATED,
     ("POST", "/v1/chat/completions"): Permission.AUTHENTICATED,
@@ -103,6 +112,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/users"): lambda n: {"username": f"matrix-{n}", "role": "member"},
     ("PATCH", "/api/v1/users/{user_id}"): lambda n: {"display_name": f"Matrix {n}"},
     ("POST", "/api/v1/users/{user_id}/tokens"): lambda n: {"name": f"matrix-{n}"},
+    ("PUT", "/api/v1/settings/chat-retention-days"): lambda n: {"retention_days": 30},
+    ("POST", "/api/v1/chats/{chat_id}/messages"): lambda n: {"content": f"hello {n}"},
 }
 
 

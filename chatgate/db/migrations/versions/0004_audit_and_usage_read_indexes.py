@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0004"
-# MERGE: re-point to "0003" (chats) when this branch is merged; "0002" only until then.
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
