@@ -45,8 +45,8 @@ SEED = 20261206
 # Generated requests per operation and data mode (valid, invalid): the admin may call
 # everything, the member mostly meets 403s and its own resources. With both databases the
 # run takes about a minute on an idle two-core machine (three on a busy one).
-ADMIN_EXAMPLES = 10
-MEMBER_EXAMPLES = 5
+ADMIN_EXAMPLES = 5
+MEMBER_EXAMPLES = 3
 MAX_REPORTED_PER_OPERATION = 2
 
 CHECKS = [
