@@ -31,12 +31,16 @@ typecheck: install
 # COVERAGE=0 skips measuring (and the floors) for a quicker local run.
 COVERAGE ?= 1
 
+# Two workers: the suite spends much of its time waiting on servers and subprocesses, and
+# each worker has its own databases (PYTEST_XDIST=-n0 runs it in one process).
+PYTEST_XDIST ?= -n 2
+
 pytest: install
 ifeq ($(COVERAGE),1)
-	$(BIN)/pytest -q --cov --cov-report=
+	$(BIN)/pytest -q $(PYTEST_XDIST) --cov --cov-report=
 	$(MAKE) --no-print-directory coverage-floors
 else
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_XDIST)
 endif
 
 coverage-floors: install
