@@ -46,7 +46,13 @@ async def gateway_rps(workers: int, upstream_base: str, total: int) -> tuple[flo
         body = orjson.dumps({**BODY_TEMPLATE, "model": "bench"})
         auth = {"authorization": f"Bearer {TOKEN}", "content-type": "application/json"}
         url = f"{base}/v1/chat/completions"
-        await throughput(url, body, auth, total // 10, CONCURRENCY)  # warm every worker
+        # Warm every worker, and wait until each has heard of the model seeded through one
+        # of them (SQLite workers poll for changes once a second).
+        for _ in range(30):
+            _, errors = await throughput(url, body, auth, total // 10, CONCURRENCY)
+            if errors == 0:
+                break
+            await asyncio.sleep(0.5)
         return await throughput(url, body, auth, total, CONCURRENCY)
     finally:
         server.terminate()
