@@ -76,6 +76,9 @@ async def stored_messages(env: Env, chat_id: str) -> list[ChatMessage]:
     return await env.runtime.db.read(read)
 
 
+POLL_STEP_S = 0.01  # polling a condition, with a deadline
+
+
 async def eventually(
     check: Callable[[], Awaitable[bool]], *, timeout: float = 10.0, what: str = "condition"
 ) -> None:
@@ -84,4 +87,4 @@ async def eventually(
     while not await check():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(POLL_STEP_S)
