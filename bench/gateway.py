@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import os
 import socket
 import statistics
@@ -109,6 +110,7 @@ async def throughput(
     url: str, body: bytes, headers: dict[str, str], total: int, concurrency: int
 ) -> tuple[float, int]:
     errors = 0
+    kinds: collections.Counter[str] = collections.Counter()
     remaining = total
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -119,11 +121,14 @@ async def throughput(
                 remaining -= 1
                 try:
                     await timed_request(session, url, body, headers)
-                except (RuntimeError, aiohttp.ClientError):
+                except (RuntimeError, aiohttp.ClientError) as error:
                     errors += 1
+                    kinds[str(error) or type(error).__name__] += 1
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
+        if kinds:
+            print(f"  errors seen: {dict(kinds.most_common(5))}", file=sys.stderr)
         return total / (time.perf_counter() - started), errors
 
 
