@@ -8,7 +8,6 @@ import aiohttp
 
 from tests.support.chats import (
     chat_model,
-    eventually,
     new_chat,
     post_message,
     sse_events,
@@ -16,7 +15,7 @@ from tests.support.chats import (
 )
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import usage_rows
-from tests.support.helpers import Env, add_model, add_provider
+from tests.support.helpers import Env, add_model, add_provider, eventually
 
 
 async def test_a_streamed_round_trip_is_stored_with_who_answered(

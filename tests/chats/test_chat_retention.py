@@ -19,8 +19,7 @@ from chatgate.settings import Deployment
 from chatgate.startup import build_runtime
 from chatgate.store import chats as chat_store
 from tests.conftest import empty_tables
-from tests.support.chats import eventually
-from tests.support.helpers import TEST_KEY, Env, cli_environ, run_chatgate, settings_for
+from tests.support.helpers import TEST_KEY, Env, cli_environ, eventually, run_chatgate, settings_for
 from tests.support.providers import pg_only
 
 PATH = "/api/v1/settings/chat-retention-days"

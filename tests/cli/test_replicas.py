@@ -4,7 +4,6 @@ through ``PRAGMA data_version``."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,9 +16,9 @@ from sqlalchemy.engine import make_url
 from tests.cli.serving import ServeProcess, serving
 from tests.cli.test_serve_as_deployed import configure, deployed_environ
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.helpers import eventually as wait_until
 
 CHANGE_DEADLINE_S = 10.0  # generous: this checks that changes arrive, bench/ measures how fast
-POLL_STEP_S = 0.05  # polling a condition, with a deadline
 ANSWERS_COMPARED = 6
 
 
@@ -30,10 +29,7 @@ async def fake() -> Any:
 
 
 async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
-    deadline = asyncio.get_running_loop().time() + CHANGE_DEADLINE_S
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "the change never arrived"
-        await asyncio.sleep(POLL_STEP_S)
+    await wait_until(check, timeout=CHANGE_DEADLINE_S, what="the change to arrive")
 
 
 async def member_token(served: ServeProcess, owner: str) -> tuple[str, str]:

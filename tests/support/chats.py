@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -74,17 +71,3 @@ async def stored_messages(env: Env, chat_id: str) -> list[ChatMessage]:
         return list((await session.execute(query)).scalars().all())
 
     return await env.runtime.db.read(read)
-
-
-POLL_STEP_S = 0.01  # polling a condition, with a deadline
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, timeout: float = 10.0, what: str = "condition"
-) -> None:
-    """Poll ``check`` until true, failing after ``timeout`` seconds (no fixed sleeps)."""
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(POLL_STEP_S)
