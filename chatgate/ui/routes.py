@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatgate.api.deps import Context, requires
@@ -25,11 +24,10 @@ from chatgate.providers import service as provider_service
 from chatgate.providers.schemas import ProviderOut
 from chatgate.sessions import service as session_service
 from chatgate.store import users as user_store
+from chatgate.ui.rendering import render_page
 from chatgate.ui.wording import key_policy_sentence
 
 HERE = Path(__file__).parent
-# Autoescaping is on for .html templates (Starlette's environment): names show as text.
-templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(prefix="/ui", include_in_schema=False)
 static_files = StaticFiles(directory=HERE / "static")
 
@@ -60,22 +58,6 @@ class ContentSecurityPolicy:
         await self.app(scope, receive, with_policy)
 
 
-def _page(
-    request: Request, template: str, actor: Actor | None, code: int = 200, **values: Any
-) -> Response:
-    response: Response = templates.TemplateResponse(
-        request,
-        template,
-        {
-            "actor": actor,
-            "can_see_providers": actor is not None and actor.can(Permission.ADMIN_READ),
-            **values,
-        },
-        status_code=code,
-    )
-    return response
-
-
 _HEADINGS = {401: "Please sign in", 403: "Not allowed", 404: "Not found"}
 
 
@@ -84,8 +66,8 @@ def error_page(request: Request, error: ApiError) -> Response | None:
     if not request.url.path.startswith("/ui"):
         return None
     if error.status == 401:
-        return _page(request, "sign_in.html", None, 401, message=None)
-    return _page(
+        return render_page(request, "sign_in.html", None, 401, message=None)
+    return render_page(
         request,
         "error.html",
         None,
@@ -102,8 +84,10 @@ async def home(_ctx: Context = requires(Permission.PUBLIC)) -> Response:
 
 
 @router.get("/sign-in")
-async def sign_in_page(request: Request, _ctx: Context = requires(Permission.PUBLIC)) -> Response:
-    return _page(request, "sign_in.html", None, message=None)
+async def sign_in_page(
+    request: Request, _ctx: Context = requires(Permission.PUBLIC)
+) -> Response:
+    return render_page(request, "sign_in.html", None, message=None)
 
 
 @router.post("/sign-in")
@@ -119,7 +103,7 @@ async def sign_in(
     except ApiError as error:
         if error.status != 401:
             raise
-        return _page(request, "sign_in.html", None, 401, message="That token is not valid.")
+        return render_page(request, "sign_in.html", None, 401, message="That token is not valid.")
     response = RedirectResponse("/ui/models", status_code=303)
     response.set_cookie(
         COOKIE_NAME,
@@ -148,7 +132,7 @@ async def providers_page(
         }
         for family in FAMILIES
     ]
-    return _page(request, "providers.html", ctx.user, families=families)
+    return render_page(request, "providers.html", ctx.user, families=families)
 
 
 async def _key_health(ctx: Context, providers: list[ProviderOut]) -> dict[uuid.UUID, list[str]]:
@@ -197,7 +181,7 @@ async def models_page(
             raise ApiError(404, "not_found", "user not found")
         viewed = Actor(user_id=match.id, role=Role(match.role), username=match.username)
     models = await ctx.read(catalog_service.list_my_models, viewed, ctx.runtime.deployment)
-    return _page(
+    return render_page(
         request,
         "models.html",
         viewer,

@@ -1,0 +1,53 @@
+"""Browser fixtures for the UI's tests: Debian's Chromium through Playwright, pages that
+may reach nothing but chatgate, and signing in as a user does."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def open_page(browser: Browser, base_url: str) -> tuple[Page, list[str]]:
+    """A page whose requests to anything but chatgate are refused and recorded."""
+    page = await browser.new_page(base_url=base_url, viewport={"width": 1280, "height": 800})
+    elsewhere: list[str] = []
+
+    async def only_chatgate(route: Any) -> None:
+        if route.request.url.startswith(base_url):
+            await route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            await route.abort()
+
+    await page.route("**/*", only_chatgate)
+    return page, elsewhere
+
+
+async def sign_in(page: Page, token: str) -> None:
+    await page.goto("/ui/sign-in")
+    await page.get_by_label("Your chatgate token").fill(token)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url("**/ui/models")
