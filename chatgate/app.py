@@ -17,6 +17,7 @@ from chatgate.chats.replying import ChatReplies
 from chatgate.chats.retention import purging
 from chatgate.chats.routes import router as chats_router
 from chatgate.chats.routes import settings_router
+from chatgate.configdoc.routes import router as config_router
 from chatgate.gateway.openapi import gateway_openapi
 from chatgate.gateway.router import GatewayRouter
 from chatgate.gateway.wiring import build_gateway, running
@@ -85,6 +86,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(usage_router)
     app.include_router(chats_router)
     app.include_router(settings_router)
+    app.include_router(config_router)
     gateway_routes = gateway.routes()
     app.router.routes.extend(gateway_routes)
     install_openapi(app, describe_raw_routes=gateway_openapi)
