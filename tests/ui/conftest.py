@@ -10,6 +10,10 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from tests.gateway.conftest import fake  # a fake upstream for chats and usage
+
+__all__ = ["fake"]
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
