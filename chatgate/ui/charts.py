@@ -116,9 +116,11 @@ def line_chart(
         )
         for i, (name, values) in enumerate(kept)
     )
-    # At most about eight day labels, so they never overlap.
+    # At most about eight day labels, so they never overlap; counted back from the last
+    # day, which is always labelled (it is usually today).
     every = max(1, -(-len(days) // 8))
-    x_ticks = tuple(Tick(x_of(i), day) for i, day in enumerate(days) if i % every == 0)
+    last = len(days) - 1
+    x_ticks = tuple(Tick(x_of(i), day) for i, day in enumerate(days) if (last - i) % every == 0)
     y_ticks = tuple(
         Tick(y_of(top * i // Y_TICKS), str(top * i // Y_TICKS)) for i in range(Y_TICKS + 1)
     )
