@@ -196,3 +196,34 @@ async def test_the_chats_list_pages_to_older_chats(
     await page.wait_for_url("**/ui/chats?cursor=*")
     assert await titles.all_inner_texts() == ["chat 0"]
     assert await page.get_by_role("link", name="Older").count() == 0
+
+
+async def test_a_chat_works_with_the_keyboard_on_a_phone_in_dark_mode(
+    env: Env, live: str, browser: Browser, fake: FakeUpstream
+) -> None:
+    await chat_model(env, fake.url)
+    _, member = await env.new_user("mia")
+    page, _ = await open_page(browser, live)
+    await page.set_viewport_size({"width": 390, "height": 800})
+    await page.emulate_media(color_scheme="dark")
+    await sign_in(page, member)
+    await page.goto("/ui/chats")
+    # From the title field, the keyboard reaches the button and starts the chat.
+    await page.get_by_label("Title (optional)").focus()
+    await page.keyboard.type("On the go")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == "Start chat"
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/ui/chats/*")
+
+    fake.script(text="A reply long enough to wrap on a narrow screen " * 4)
+    await page.get_by_label("Your message").focus()
+    await page.keyboard.type("Hello from a phone")
+    await page.keyboard.press("Enter")  # Enter sends; Shift+Enter would add a line
+    await page.locator(f"{LAST_REPLY}[data-status='complete']").wait_for()
+    assert await page.locator("li.message.user .content").inner_text() == "Hello from a phone"
+    wide = await page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 390  # nothing forces sideways scrolling
+    background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(13, 17, 23)"  # the dark palette follows the system
+    await screenshot(page, "chat-phone-dark")
