@@ -227,3 +227,47 @@ async def test_a_chat_works_with_the_keyboard_on_a_phone_in_dark_mode(
     background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(13, 17, 23)"  # the dark palette follows the system
     await screenshot(page, "chat-phone-dark")
+
+
+async def test_refusals_and_upstream_failures_are_shown_in_the_chat(
+    env: Env, live: str, browser: Browser, fake: FakeUpstream
+) -> None:
+    central = await chat_model(env, fake.url)
+    byok = await add_provider(
+        env,
+        family="openai",
+        name="byok",
+        base_url=fake.url + "/v1",
+        central_api_key_enabled=False,
+        allow_user_api_key=True,
+    )
+    own = await add_model(env, provider_config_id=byok["id"], model="gpt-byok", name="own")
+    _, member = await env.new_user("mia")
+    chat = await new_chat(env, member, model_config_id=own["id"])
+    page, _ = await open_page(browser, live)
+    await sign_in(page, member)
+    await page.goto(f"/ui/chats/{chat['id']}")
+
+    # The model needs the member's own key: the API's message shows by the message field.
+    await send(page, "Hi")
+    message = page.locator("#content-message")
+    await message.filter(has_text="key").wait_for()
+    assert "error" in (await message.get_attribute("class") or "")
+    assert await page.locator("li.message").count() == 0
+    assert fake.requests == []
+
+    # On a model with a key, an upstream failure before any text is an error reply.
+    await page.get_by_text("Chat settings").click()
+    await page.get_by_label("Model for the next replies").select_option(central["id"])
+    await page.get_by_role("button", name="Switch model").click()
+    await page.get_by_text("The next replies come from this model.").wait_for()
+    fake.script(status=500, error_message="upstream exploded")
+    await send(page, "Hi again")
+    failed = page.locator(f"{LAST_REPLY}[data-status='error']")
+    await failed.wait_for()
+    assert await failed.locator(".badge").inner_text() == "error"
+    assert await failed.locator("p.error").inner_text() != ""
+    await screenshot(page, "chat-errors")
+    # Stored as the API says, and shown so after a reload.
+    await page.reload()
+    assert await page.locator(f"{LAST_REPLY}[data-status='error']").count() == 1
