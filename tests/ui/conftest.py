@@ -61,9 +61,7 @@ async def sign_in(page: Page, token: str) -> None:
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 
 
-async def screenshot(page: Page, name: str) -> Path:
-    """A full-page screenshot at ``test-artifacts/ui/<name>.png`` (to look at; gitignored)."""
+async def screenshot(page: Page, name: str) -> None:
+    """A full-page screenshot at ``test-artifacts/ui/<name>.png``, to look at (not compared)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=True)
-    return path
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -40,7 +40,7 @@ document.addEventListener("submit", async (event) => {
     remove.className = "secondary";
     remove.dataset.removeKey = configId;
     remove.textContent = "Remove key";
-    form.querySelector(".row").append(remove);
+    form.querySelector(".button-row").append(remove);
   }
 });
 
