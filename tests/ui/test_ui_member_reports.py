@@ -99,6 +99,20 @@ async def test_an_admin_filters_the_audit_log_and_a_member_is_refused(
     assert first_page + second_page == expected[: len(first_page) + len(second_page)]
     assert elsewhere == []
 
+    # On a phone-sized screen the entries wrap; nothing forces sideways scrolling.
+    await page.set_viewport_size({"width": 390, "height": 800})
+    await page.goto("/ui/audit")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await screenshot(page, "audit-phone")
+
+    # An auditor reads it too.
+    _, auditor = await env.new_user("ada", "auditor")
+    auditor_page, _ = await open_page(browser, live)
+    await sign_in(auditor_page, auditor)
+    await auditor_page.get_by_role("link", name="Audit").click()
+    await auditor_page.wait_for_url("**/ui/audit")
+    assert (await entry_actions(auditor_page))[:2] == ["token.create", "user.create"]
+
     # A member: no link, a "Not allowed" page, and the API refuses too.
     member_page, _ = await open_page(browser, live)
     await sign_in(member_page, member)
