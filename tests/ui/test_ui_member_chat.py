@@ -57,6 +57,8 @@ async def test_a_member_starts_a_chat_and_sees_the_reply_stream_in(
     await reply.locator(".content", has_text="one two").wait_for()
     assert await reply.get_attribute("data-status") == "streaming"
     assert (await reply.locator(".content").inner_text()).strip() == "one two"
+    assert await page.get_by_label("Your message").input_value() == ""  # taken
+    assert await page.get_by_role("button", name="Send").is_disabled()  # one reply at a time
     await screenshot(page, "chat-streaming")
     script.release.set()
     await page.locator(f"{LAST_REPLY}[data-status='complete']").wait_for()

@@ -136,6 +136,8 @@ async function send(text) {
       return false;
     }
     messageItem("user", text, "complete");
+    // Accepted and stored: the field is free for the next message while the reply streams.
+    if (sendForm.elements.content.value === text) sendForm.elements.content.value = "";
     const reply = messageItem("assistant", "", "streaming");
     reply.setAttribute("aria-busy", "true");
     try {
@@ -158,7 +160,7 @@ sendForm?.addEventListener("submit", async (event) => {
     field.focus();
     return;
   }
-  if (await send(text)) field.value = "";
+  await send(text);
 });
 
 // Enter sends, Shift+Enter makes a new line.
@@ -223,7 +225,7 @@ document.querySelector("[data-continue-with]")?.addEventListener("click", async 
   if (lastUnsent !== null) {
     const text = lastUnsent;
     lastUnsent = null;
-    if (await send(text)) sendForm.elements.content.value = "";
+    await send(text);
   }
   sendForm.elements.content.focus();
 });
