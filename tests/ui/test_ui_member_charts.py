@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chatgate.ui.charts import HEIGHT, MAX_SERIES, line_chart
+from chatgate.ui.rendering import templates
 
 DAYS = ["12-01", "12-02", "12-03"]
 
@@ -52,3 +53,15 @@ def test_the_last_day_is_always_labelled_and_labels_stay_few() -> None:
 def test_a_series_with_the_wrong_length_is_refused() -> None:
     with pytest.raises(ValueError, match="one value per day"):
         line_chart("t", "requests", DAYS, [("chat", [1, 2])])
+
+
+def test_names_in_the_drawn_svg_are_text() -> None:
+    hostile = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    chart = line_chart("Requests per model", "requests", DAYS, [(hostile, [1, 2, 3])])
+    macro = templates.env.get_template("_chart.html").module.line_chart  # type: ignore[attr-defined]
+    svg = str(macro(chart, "chart-model"))
+    assert "<script>" not in svg
+    assert "<img" not in svg
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+    assert '<title id="chart-model-title">Requests per model</title>' in svg
+    assert 'aria-labelledby="chart-model-title chart-model-desc"' in svg
