@@ -36,6 +36,12 @@ DECLARED: dict[tuple[str, str], Permission] = {
     ("POST", "/ui/sign-in"): Permission.PUBLIC,
     ("GET", "/ui/providers"): Permission.ADMIN_READ,
     ("GET", "/ui/models"): Permission.AUTHENTICATED,
+    # The member pages (chatgate/ui/member_pages.py, chat_pages.py, report_pages.py).
+    ("GET", "/ui/my-keys"): Permission.AUTHENTICATED,
+    ("GET", "/ui/chats"): Permission.AUTHENTICATED,
+    ("GET", "/ui/chats/{chat_id}"): Permission.AUTHENTICATED,
+    ("GET", "/ui/audit"): Permission.ADMIN_READ,
+    ("GET", "/ui/usage"): Permission.AUTHENTICATED,
     ("GET", "/api/v1/users/{user_id}"): Permission.ADMIN_READ,
     ("PATCH", "/api/v1/users/{user_id}"): Permission.ADMIN_WRITE,
     ("POST", "/api/v1/users/{user_id}/tokens"): Permission.AUTHENTICATED,
