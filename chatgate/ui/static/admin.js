@@ -237,7 +237,6 @@ async function runAction(button, force) {
     // The last usable key: say so, and offer the deliberate way through (a leaked key
     // must always be removable).
     if (result.data && result.data.code === "last_usable_key" && button.dataset.forceLabel) {
-      message.textContent = `${message.textContent} Members then get missing_api_key until a key is added.`;
       const anyway = document.createElement("button");
       anyway.type = "button";
       anyway.className = "danger";
