@@ -84,21 +84,25 @@ async def test_an_admin_sees_key_health_and_manages_the_pool(
 
     # Relabel the rejected key, then bring it back once its account is fixed.
     await invalid_row.get_by_label("Label").fill("rejected")
-    await invalid_row.get_by_role("button", name="Rename").click()
+    async with page.expect_navigation():  # reloaded once the API answered
+        await invalid_row.get_by_role("button", name="Rename").click()
     rejected = page.locator("tr[data-key='rejected']")
     await expect(rejected).to_be_visible()
-    await rejected.get_by_role("button", name="Reactivate").click()
+    async with page.expect_navigation():  # reloaded once the API answered
+        await rejected.get_by_role("button", name="Reactivate").click()
     await expect(rejected.locator(".badge")).to_have_text("active")
 
     # Disabling the cooling key leaves one usable key; removing that one needs "anyway".
-    await cooling_row.get_by_role("button", name="Disable").click()
+    async with page.expect_navigation():  # reloaded once the API answered
+        await cooling_row.get_by_role("button", name="Disable").click()
     await expect(cooling_row.locator(".badge")).to_have_text("disabled")
     await rejected.get_by_role("button", name="Remove").click()
     refusal = rejected.locator("[data-call-result]")
     await expect(refusal).to_contain_text("this is the config's last usable central key")
     await screenshot(page, "provider-keys-last-usable")
     assert len(await pool_keys(env, provider["id"])) == 2
-    await rejected.get_by_role("button", name="Remove anyway").click()
+    async with page.expect_navigation():  # reloaded once the API answered
+        await rejected.get_by_role("button", name="Remove anyway").click()
     await expect(rejected).to_have_count(0)
     assert [key["label"] for key in await pool_keys(env, provider["id"])] == [cooling]
 
@@ -108,9 +112,11 @@ async def test_an_admin_sees_key_health_and_manages_the_pool(
 
     # A new key makes the config whole again.
     await page.get_by_role("link", name="Keys of pool").click()
+    await page.wait_for_url("**/keys")
     await page.get_by_label("Label", exact=True).last.fill("fresh")
     await page.get_by_label("API key").fill("sk-ui-pool-key-c-0123456789abcCCCC")
-    await page.get_by_role("button", name="Add key").click()
+    async with page.expect_navigation():  # reloaded once the API answered
+        await page.get_by_role("button", name="Add key").click()
     await expect(page.locator("tr[data-key='fresh']")).to_contain_text("…CCCC")
     await page.get_by_role("link", name="← Provider configs").click()
     assert {"has key", "effective key", "1 active"} <= set(await badges.all_inner_texts())

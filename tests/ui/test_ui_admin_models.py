@@ -44,6 +44,7 @@ async def test_an_admin_edits_and_deletes_a_model(env: Env, live: str, browser: 
     await expect(page.locator("tr[data-model='beta']")).to_contain_text("model_disabled")
 
     await page.get_by_role("link", name="Edit beta").click()
+    await page.wait_for_url("**/edit")
     await page.get_by_role("button", name="Delete beta").click()
     await page.wait_for_url("**/ui/models")
     await expect(beta).to_have_count(0)
@@ -89,3 +90,7 @@ async def test_admin_pages_fit_a_phone_screen(env: Env, live: str, browser: Brow
         if width > 390:
             too_wide[name] = width
     assert too_wide == {}
+    # The dark scheme follows the system's: a screenshot to look at.
+    await page.emulate_media(color_scheme="dark")
+    await page.goto(f"/ui/providers/{provider['id']}/edit")
+    await screenshot(page, "provider-edit-phone-dark")

@@ -72,6 +72,7 @@ async def test_an_admin_creates_tests_and_deletes_provider_configs(
     # The second config: central keys on without a key is refused at the key's field; the
     # sentence follows the switches; with members' own keys only it saves.
     await page.get_by_role("link", name="New provider config").click()
+    await page.wait_for_url("**/ui/providers/new")
     await page.get_by_label("Family").select_option("openai-compat")
     await page.get_by_label("Name", exact=True).fill("box-b")
     await page.get_by_label("Display name").fill("Box <b>B</b>")
@@ -102,7 +103,8 @@ async def test_an_admin_creates_tests_and_deletes_provider_configs(
     await page.wait_for_url("**/keys")
     await page.get_by_label("Label", exact=True).last.fill("team")
     await page.get_by_label("API key").fill(KEY_B)
-    await page.get_by_role("button", name="Add key").click()
+    async with page.expect_navigation():  # reloaded once the API answered
+        await page.get_by_role("button", name="Add key").click()
     await expect(page.locator("tr[data-key='team']")).to_contain_text("…cdef")
     await page.get_by_role("link", name="← Provider configs").click()
     assert {"has key", "no effective key", "1 active"} <= await badges_of(page, "box-b")

@@ -48,7 +48,8 @@ async def test_an_admin_onboards_a_user_and_manages_their_token(
     await expect(page.locator("[data-error-for='_form']")).to_contain_text(
         "only while that user has no live token"
     )
-    await page.get_by_role("link", name="Done").click()
+    async with page.expect_navigation():  # reloaded once the API answered
+        await page.get_by_role("link", name="Done").click()
     await expect(page.locator("[data-live-token-note]")).to_contain_text(
         "lena already has a live token"
     )
@@ -56,20 +57,23 @@ async def test_an_admin_onboards_a_user_and_manages_their_token(
     await expect(row).to_contain_text("by admin")
     assert token not in await page.content()
     await screenshot(page, "user-tokens")
-    await row.get_by_role("button", name="Revoke").click()
+    async with page.expect_navigation():  # reloaded once the API answered
+        await row.get_by_role("button", name="Revoke").click()
     await expect(page.get_by_text("No token.")).to_be_visible()
     refused = await env.client.get("/api/v1/users/me", headers=env.auth(token))
     assert refused.status_code == 401
 
     # Role and disabling, from the users list.
     await page.get_by_role("link", name="← Users").click()
+    await page.wait_for_url("**/ui/users")
     lena = page.locator("tr[data-user='lena']")
     await expect(lena).to_contain_text("Lena <i>L</i>")
     await lena.get_by_label("Role of lena").select_option("auditor")
     async with page.expect_navigation():  # the page reloads once the API has answered
         await lena.get_by_role("button", name="Change role").click()
     await expect(page.locator("tr[data-user='lena'] select")).to_have_value("auditor")
-    await page.locator("tr[data-user='lena']").get_by_role("button", name="Disable").click()
+    async with page.expect_navigation():  # reloaded once the API answered
+        await page.locator("tr[data-user='lena']").get_by_role("button", name="Disable").click()
     await expect(page.locator("tr[data-user='lena'] .badge")).to_have_text("disabled")
     await screenshot(page, "users")
     users = await env.client.get("/api/v1/users", headers=env.auth(env.owner_token))
