@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.helpers import Env
+from tests.support.helpers import Env, add_provider
 from tests.ui.conftest import open_page, screenshot, sign_in
 
 KEY_A = "sk-ui-admin-key-a-0123456789abcdef"
@@ -44,7 +44,7 @@ async def test_an_admin_creates_tests_and_deletes_provider_configs(
     await page.get_by_label("Family").select_option("openai-compat")
     await expect(page.get_by_text("This family has no default base URL")).to_be_visible()
     await page.get_by_label("Name", exact=True).fill("box-a")
-    await page.get_by_label("Base URL").fill(fake.url)
+    await page.get_by_label("Base URL", exact=True).fill(fake.url)
     await page.get_by_label("API key").fill(KEY_A)
     result = page.locator("[data-test-result]")
     await page.get_by_role("button", name="Test connection").click()
@@ -53,7 +53,7 @@ async def test_an_admin_creates_tests_and_deletes_provider_configs(
         f"Failed (status 404): {fake.url}/models answered 404 but {fake.url}/v1/models "
         f"answers (HTTP 200): the base URL lacks /v1, use {fake.url}/v1"
     )
-    await page.get_by_label("Base URL").fill(fake.url + "/v1")
+    await page.get_by_label("Base URL", exact=True).fill(fake.url + "/v1")
     fake.script(status=401, error_message=f"Incorrect API key provided: {KEY_A}")
     await page.get_by_role("button", name="Test connection").click()
     await expect(result).to_contain_text(
@@ -76,7 +76,7 @@ async def test_an_admin_creates_tests_and_deletes_provider_configs(
     await page.get_by_label("Family").select_option("openai-compat")
     await page.get_by_label("Name", exact=True).fill("box-b")
     await page.get_by_label("Display name").fill("Box <b>B</b>")
-    await page.get_by_label("Base URL").fill(fake.url + "/v1")
+    await page.get_by_label("Base URL", exact=True).fill(fake.url + "/v1")
     await page.get_by_role("button", name="Create provider config").click()
     key_error = page.locator("#api_key-error")
     await expect(key_error).to_contain_text("no effective central key")
@@ -167,12 +167,12 @@ async def test_a_bad_base_url_is_explained_at_its_field(
     await sign_in(page, env.owner_token)
     await page.goto("/ui/providers/new")
     await page.get_by_label("Family").select_option("openai")
-    await page.get_by_label("Base URL").fill("ftp://example.com/v1")
+    await page.get_by_label("Base URL", exact=True).fill("ftp://example.com/v1")
     await page.get_by_label("API key").fill(KEY_A)
     await page.get_by_role("button", name="Create provider config").click()
     error = page.locator("#base_url-error")
     await expect(error).to_contain_text("base_url")
-    base_url = page.get_by_label("Base URL")
+    base_url = page.get_by_label("Base URL", exact=True)
     assert await base_url.get_attribute("aria-invalid") == "true"
     assert "base_url-error" in (await base_url.get_attribute("aria-describedby") or "")
     await expect(base_url).to_be_focused()
@@ -215,3 +215,34 @@ async def test_a_provider_is_created_with_the_keyboard_alone(
         "kb-google",
         True,
     )
+
+
+async def test_editing_tests_saved_keys_and_guards_them_on_an_origin_change(
+    env: Env, live: str, browser: Browser, fake: FakeUpstream
+) -> None:
+    provider = await add_provider(
+        env, family="openai-compat", name="box", base_url=fake.url + "/v1", api_key=KEY_A
+    )
+    page, _ = await open_page(browser, live)
+    await sign_in(page, env.owner_token)
+    await page.goto(f"/ui/providers/{provider['id']}/edit")
+    # No key typed: the saved key is tested where it is used.
+    await page.get_by_role("button", name="Test connection").click()
+    await expect(page.locator("[data-test-result]")).to_contain_text("Connection works.")
+    assert [(r.path, r.api_key) for r in fake.requests] == [("/v1/models", KEY_A)]
+
+    # Another origin would send the stored key elsewhere: refused at the base URL until
+    # the admin agrees to drop the keys.
+    await page.get_by_label("Base URL", exact=True).fill("http://127.0.0.2:9/v1")
+    await page.get_by_role("button", name="Save changes").click()
+    await expect(page.locator("#base_url-error")).to_contain_text("another server")
+    await page.get_by_label("Delete the stored keys if the base URL's origin changes").check()
+    await page.get_by_label("Use the organisation's central keys").uncheck()
+    await page.get_by_label("Members may bring their own key").check()
+    await page.get_by_role("button", name="Save changes").click()
+    await page.wait_for_url("**/ui/providers")
+    assert {"no stored key", "no effective key"} <= await badges_of(page, "box")
+    stored = await env.client.get(
+        f"/api/v1/providers/{provider['id']}", headers=env.auth(env.owner_token)
+    )
+    assert (stored.json()["base_url"], stored.json()["key_count"]) == ("http://127.0.0.2:9/v1", 0)
