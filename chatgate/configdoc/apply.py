@@ -17,6 +17,12 @@ default, retention; by name.
 
 A failing item raises its service's error with ``detail.path`` naming the item (e.g.
 ``providers[1].base_url``); the transaction rolls back, so nothing is applied.
+
+Names and labels are compared in their stored form (``identities``). A model may bind to a
+provider the document declares disabled (§3 keeps such bindings, so exports hold them). A
+prune whose cascade would reach a model the document keeps is refused: the next apply would
+recreate it. A caller who may not write (an auditor planning) gets no secret comparison.
+Because a plan is this walk, it holds the apply lock while it runs.
 """
 
 from __future__ import annotations
