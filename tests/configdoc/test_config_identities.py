@@ -44,6 +44,14 @@ async def test_names_and_labels_with_surrounding_spaces_are_the_stored_ones(env:
     spaced["providers"][1]["keys"][0]["label"] = " main"
     spaced["providers"][0]["keys"][1]["label"] = "backup "
     spaced["models"][1]["provider"] = "local "
+    # On a configuration applied from the tidy spelling, nothing is new.
+    await changes(env, "apply", document())
+    assert await changes(env, "apply", spaced) == []
+    key_only = document()
+    key_only["providers"][1]["keys"][0]["label"] = "main "
+    assert await changes(env, "apply", key_only) == []
+
+    await empty_configuration(env)
     created = await changes(env, "apply", spaced)
     assert ("create", "provider", "local", False) in summary(created)
     assert ("create", "provider_key", "local/main", False) in summary(created)
