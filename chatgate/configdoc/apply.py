@@ -137,6 +137,8 @@ class _Walk:
     keyring: KeyRing
     request: ConfigRequest
     changes: list[ConfigChange] = field(default_factory=list)
+    # Providers the document declares disabled: its models may stay bound to them.
+    declared_disabled: set[str] = field(default_factory=set)
 
     @property
     def compare_secrets(self) -> bool:
@@ -238,7 +240,9 @@ async def _walk(walk: _Walk) -> list[ConfigChange]:
     await lock_config_apply(session)
     document = normalized_document(walk.request.document)
     check_identities(document)
+    # The rest of the walk reads the document in its stored form.
     walk.request = walk.request.model_copy(update={"document": document})
+    walk.declared_disabled = {p.name for p in document.providers if not p.enabled}
     stored = {row.name: row for row in await provider_store.list_providers(session)}
     wanted = {p.name for p in document.providers}
     doomed = (
@@ -605,9 +609,7 @@ async def _put_model(
     rename = {"provider_config_id": "provider", **_OPTION_PATHS}
     # The document may bind a model to a provider it declares disabled: disabling keeps a
     # config's models bound (SPEC §3), so an export holds such models and must replay.
-    declared_disabled = entry.provider is not None and any(
-        p.name == entry.provider and not p.enabled for p in walk.request.document.providers
-    )
+    declared_disabled = entry.provider in walk.declared_disabled
     if row is None:
         body = ModelCreate(
             family=entry.family,
