@@ -2,7 +2,8 @@
 
 Requests never wait on it: ``record`` is a non-blocking append; when the queue is full the
 row is dropped and counted (``chatgate_usage_dropped_total``). The flusher writes every
-second or as soon as 500 rows wait; ``stop`` drains everything still queued.
+second or as soon as 500 rows wait; ``stop`` drains everything still queued. A batch's
+rollups (``chatgate.usage.rollups``) are written in the same transaction as its rows.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.engine import Database
 from chatgate.ids import new_id
 from chatgate.store.usage import insert_usage_rows
+from chatgate.usage.rollup import RequestMemory, tally_rows
+from chatgate.usage.rollups import add_to_rollups
 
 log = logging.getLogger("chatgate.usage")
 
@@ -59,6 +62,8 @@ class UsageRecorder:
         self.dropped = 0
         self.written = 0
         self._on_drop = on_drop
+        # A request's attempts all pass through this recorder (one process serves it).
+        self._requests = RequestMemory()
 
     def record(self, row: UsageRow) -> None:
         if len(self._queue) >= self._limit:
@@ -87,9 +92,14 @@ class UsageRecorder:
         while self._queue:
             batch = [self._queue.popleft() for _ in range(min(FLUSH_BATCH, len(self._queue)))]
             rows = [{"id": new_id(), **row._asdict()} for row in batch]
+            # Tallied once, outside the transaction: a retried write adds the same counts.
+            tallies = tally_rows(batch, self._requests)
 
-            async def write(session: AsyncSession, rows: list[dict[str, object]] = rows) -> None:
+            async def write(
+                session: AsyncSession, rows: list[dict[str, object]] = rows, tallies: Any = tallies
+            ) -> None:
                 await insert_usage_rows(session, rows)
+                await add_to_rollups(session, tallies)
 
             try:
                 await self._db.write(write, notify=False)
