@@ -38,6 +38,7 @@ from chatgate.db.tables import (
 )
 
 USAGE_TABLE: Table = UsageEvent.__table__  # type: ignore[assignment]
+ROLLUP_TABLE: Table = UsageRollup.__table__  # type: ignore[assignment]
 
 
 async def insert_usage_rows(session: AsyncSession, rows: Sequence[Mapping[str, object]]) -> None:
@@ -221,8 +222,9 @@ async def rollups_of_periods(
     return [row for row in rows if (row.period, row.period_start) in wanted]
 
 
-def add_rollup(session: AsyncSession, row: UsageRollup) -> None:
-    session.add(row)
+async def insert_rollups(session: AsyncSession, rows: Sequence[Mapping[str, object]]) -> None:
+    if rows:
+        await session.execute(insert(ROLLUP_TABLE), rows)
 
 
 async def read_rollups(

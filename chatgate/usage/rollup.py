@@ -172,15 +172,17 @@ class Tally:
     output_tokens: int = 0
     histogram: dict[str, int] = field(default_factory=dict)
 
-    def add_row(self, row: UsageLike, *, first_of_request: bool) -> None:
+    def add(
+        self, *, first_of_request: bool, bucket: str | None, error: bool, tokens: tuple[int, int]
+    ) -> None:
+        """One usage row: ``bucket`` is its latency bucket, None for a refusal (no attempt)."""
         self.requests += 1 if first_of_request else 0
-        if row.attempt >= 1:
+        if bucket is not None:
             self.attempts += 1
-            bucket = latency_bucket(row.latency_ms)
             self.histogram[bucket] = self.histogram.get(bucket, 0) + 1
-        self.errors += 1 if row.error_class is not None else 0
-        self.input_tokens += row.input_tokens or 0
-        self.output_tokens += row.output_tokens or 0
+        self.errors += 1 if error else 0
+        self.input_tokens += tokens[0]
+        self.output_tokens += tokens[1]
 
     def merge(self, other: Tally) -> None:
         self.requests += other.requests
@@ -225,11 +227,17 @@ def tally_rows(rows: Iterable[UsageLike], memory: RequestMemory) -> dict[RollupK
     its hour and its day, once per grouping."""
     tallies: dict[RollupKey, Tally] = {}
     for row in rows:
-        hour, day = floor_hour(row.created_at), floor_day(row.created_at)
+        hour = floor_hour(row.created_at)
+        periods = ((HOUR, hour), (DAY, hour.replace(hour=0)))
+        bucket = latency_bucket(row.latency_ms) if row.attempt >= 1 else None
+        error = row.error_class is not None
+        tokens = (row.input_tokens or 0, row.output_tokens or 0)
         for kind in GROUP_KINDS:
             key = group_key(kind, row)
             first = memory.first_in_group(row, kind, key)
-            for period, start in ((HOUR, hour), (DAY, day)):
-                tally = tallies.setdefault((period, start, kind, key), Tally())
-                tally.add_row(row, first_of_request=first)
+            for period, start in periods:
+                tally = tallies.get((period, start, kind, key))
+                if tally is None:
+                    tally = tallies[period, start, kind, key] = Tally()
+                tally.add(first_of_request=first, bucket=bucket, error=error, tokens=tokens)
     return tallies

@@ -46,23 +46,23 @@ async def add_to_rollups(session: AsyncSession, tallies: dict[RollupKey, Tally])
         (row.period, row.period_start, row.group_by, row.group_value): row
         for row in await usage_store.rollups_of_periods(session, periods)
     }
+    new_rows = []
     for (period, start, kind, key), tally in tallies.items():
         row = stored.get((period, start, kind, key))
         if row is None:
-            usage_store.add_rollup(
-                session,
-                UsageRollup(
-                    group_by=kind,
-                    period=period,
-                    period_start=start,
-                    group_value=key,
-                    requests=tally.requests,
-                    attempts=tally.attempts,
-                    errors=tally.errors,
-                    input_tokens=tally.input_tokens,
-                    output_tokens=tally.output_tokens,
-                    latency_histogram=dict(tally.histogram),
-                ),
+            new_rows.append(
+                {
+                    "group_by": kind,
+                    "period": period,
+                    "period_start": start,
+                    "group_value": key,
+                    "requests": tally.requests,
+                    "attempts": tally.attempts,
+                    "errors": tally.errors,
+                    "input_tokens": tally.input_tokens,
+                    "output_tokens": tally.output_tokens,
+                    "latency_histogram": tally.histogram,
+                }
             )
             continue
         merged = _tally_of(row)
@@ -73,16 +73,18 @@ async def add_to_rollups(session: AsyncSession, tallies: dict[RollupKey, Tally])
         row.input_tokens = merged.input_tokens
         row.output_tokens = merged.output_tokens
         row.latency_histogram = merged.histogram  # a new dict: the change is detected
+    await usage_store.insert_rollups(session, new_rows)
 
 
-def _tally_of(row: UsageRollup) -> Tally:
+def _tally_of(row: UsageRollup, *, copy: bool = True) -> Tally:
+    """The row's totals; without ``copy`` the histogram is the row's own (read only)."""
     return Tally(
         requests=row.requests,
         attempts=row.attempts,
         errors=row.errors,
         input_tokens=row.input_tokens,
         output_tokens=row.output_tokens,
-        histogram=dict(row.latency_histogram),
+        histogram=dict(row.latency_histogram) if copy else row.latency_histogram,
     )
 
 
@@ -152,7 +154,7 @@ async def window_tallies(
             session, kind, period, start_from=start, start_before=before
         ):
             add(floor_day(row.period_start).date().isoformat() if by_day else row.group_value,
-                _tally_of(row))  # fmt: skip
+                _tally_of(row, copy=False))  # fmt: skip
     memory = RequestMemory()
     for since, until in plan.raw:
         rows = await usage_store.raw_usage_rows(session, since, until)
