@@ -211,20 +211,63 @@ async def lock_rollups(session: AsyncSession) -> None:
 
 async def rollups_of_periods(
     session: AsyncSession, periods: Sequence[tuple[str, datetime]]
-) -> list[UsageRollup]:
-    """Every stored rollup row of these (period, start) pairs, all groupings."""
+) -> list[Any]:
+    """Every stored rollup row of these (period, start) pairs, all groupings (plain rows:
+    the flusher updates them in bulk, the ORM's bookkeeping would only cost time)."""
     if not periods:
         return []
     starts = sorted({start for _, start in periods})
-    query = select(UsageRollup).where(UsageRollup.period_start.in_(starts))
+    query = select(ROLLUP_TABLE).where(ROLLUP_TABLE.c.period_start.in_(starts))
     wanted = set(periods)
-    rows = (await session.execute(query)).scalars().all()
+    rows = (await session.execute(query)).all()
     return [row for row in rows if (row.period, row.period_start) in wanted]
 
 
 async def insert_rollups(session: AsyncSession, rows: Sequence[Mapping[str, object]]) -> None:
     if rows:
         await session.execute(insert(ROLLUP_TABLE), rows)
+
+
+_ROLLUP_TOTALS = (
+    "requests",
+    "attempts",
+    "errors",
+    "input_tokens",
+    "output_tokens",
+    "latency_histogram",
+)
+
+
+async def update_rollups(session: AsyncSession, rows: Sequence[Mapping[str, object]]) -> None:
+    """Overwrite the totals of existing rollup rows: each mapping has the key columns and
+    the totals (``_ROLLUP_TOTALS``)."""
+    if not rows:
+        return
+    table = ROLLUP_TABLE.c
+    statement = (
+        update(ROLLUP_TABLE)
+        .where(
+            table.group_by == bindparam("key_group_by"),
+            table.period == bindparam("key_period"),
+            table.period_start == bindparam("key_period_start"),
+            table.group_value == bindparam("key_group_value"),
+        )
+        .values({name: bindparam(f"new_{name}") for name in _ROLLUP_TOTALS})
+    )
+    connection = await session.connection()
+    await connection.execute(
+        statement,
+        [
+            {
+                **{
+                    f"key_{name}": row[name]
+                    for name in ("group_by", "period", "period_start", "group_value")
+                },
+                **{f"new_{name}": row[name] for name in _ROLLUP_TOTALS},
+            }
+            for row in rows
+        ],
+    )
 
 
 async def read_rollups(
@@ -234,16 +277,16 @@ async def read_rollups(
     *,
     start_from: datetime | None,
     start_before: datetime,
-) -> Sequence[UsageRollup]:
+) -> Sequence[Any]:
     """The rollups of one grouping and period size starting in ``[start_from, start_before)``."""
-    query = select(UsageRollup).where(
-        UsageRollup.group_by == group_by,
-        UsageRollup.period == period,
-        UsageRollup.period_start < start_before,
+    table = ROLLUP_TABLE.c
+    query = select(ROLLUP_TABLE).where(
+        table.group_by == group_by, table.period == period, table.period_start < start_before
     )
     if start_from is not None:
-        query = query.where(UsageRollup.period_start >= start_from)
-    return (await session.execute(query)).scalars().all()
+        query = query.where(table.period_start >= start_from)
+    rows: Sequence[Any] = (await session.execute(query)).all()
+    return rows
 
 
 async def raw_usage_rows(

@@ -222,17 +222,24 @@ class RequestMemory:
         return True
 
 
-def tally_rows(rows: Iterable[UsageLike], memory: RequestMemory) -> dict[RollupKey, Tally]:
+def tally_rows(
+    rows: Iterable[UsageLike],
+    memory: RequestMemory,
+    *,
+    kinds: tuple[str, ...] = GROUP_KINDS,
+    hours: bool = True,
+) -> dict[RollupKey, Tally]:
     """The rollup deltas of ``rows`` (in the order they were recorded): every row adds to
-    its hour and its day, once per grouping."""
+    its day and (with ``hours``) its hour, once per grouping of ``kinds``."""
     tallies: dict[RollupKey, Tally] = {}
     for row in rows:
         hour = floor_hour(row.created_at)
-        periods = ((HOUR, hour), (DAY, hour.replace(hour=0)))
+        day = (DAY, hour.replace(hour=0))
+        periods = ((HOUR, hour), day) if hours else (day,)
         bucket = latency_bucket(row.latency_ms) if row.attempt >= 1 else None
         error = row.error_class is not None
         tokens = (row.input_tokens or 0, row.output_tokens or 0)
-        for kind in GROUP_KINDS:
+        for kind in kinds:
             key = group_key(kind, row)
             first = memory.first_in_group(row, kind, key)
             for period, start in periods:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.engine import Database
-from chatgate.db.tables import UsageRollup
 from chatgate.store import settings as settings_store
 from chatgate.store import usage as usage_store
 from chatgate.usage.rollup import (
@@ -46,37 +46,35 @@ async def add_to_rollups(session: AsyncSession, tallies: dict[RollupKey, Tally])
         (row.period, row.period_start, row.group_by, row.group_value): row
         for row in await usage_store.rollups_of_periods(session, periods)
     }
-    new_rows = []
+    new_rows, changed_rows = [], []
     for (period, start, kind, key), tally in tallies.items():
         row = stored.get((period, start, kind, key))
         if row is None:
-            new_rows.append(
-                {
-                    "group_by": kind,
-                    "period": period,
-                    "period_start": start,
-                    "group_value": key,
-                    "requests": tally.requests,
-                    "attempts": tally.attempts,
-                    "errors": tally.errors,
-                    "input_tokens": tally.input_tokens,
-                    "output_tokens": tally.output_tokens,
-                    "latency_histogram": tally.histogram,
-                }
-            )
-            continue
-        merged = _tally_of(row)
-        merged.merge(tally)
-        row.requests = merged.requests
-        row.attempts = merged.attempts
-        row.errors = merged.errors
-        row.input_tokens = merged.input_tokens
-        row.output_tokens = merged.output_tokens
-        row.latency_histogram = merged.histogram  # a new dict: the change is detected
+            new_rows.append(_values(period, start, kind, key, tally))
+        else:
+            merged = _tally_of(row)
+            merged.merge(tally)
+            changed_rows.append(_values(period, start, kind, key, merged))
     await usage_store.insert_rollups(session, new_rows)
+    await usage_store.update_rollups(session, changed_rows)
 
 
-def _tally_of(row: UsageRollup, *, copy: bool = True) -> Tally:
+def _values(period: str, start: datetime, kind: str, key: str, tally: Tally) -> dict[str, Any]:
+    return {
+        "group_by": kind,
+        "period": period,
+        "period_start": start,
+        "group_value": key,
+        "requests": tally.requests,
+        "attempts": tally.attempts,
+        "errors": tally.errors,
+        "input_tokens": tally.input_tokens,
+        "output_tokens": tally.output_tokens,
+        "latency_histogram": tally.histogram,
+    }
+
+
+def _tally_of(row: Any, *, copy: bool = True) -> Tally:
     """The row's totals; without ``copy`` the histogram is the row's own (read only)."""
     return Tally(
         requests=row.requests,
@@ -158,10 +156,10 @@ async def window_tallies(
     memory = RequestMemory()
     for since, until in plan.raw:
         rows = await usage_store.raw_usage_rows(session, since, until)
-        # Each row is tallied in its hour and in its day: the day tallies hold it once.
-        for (period, start, row_kind, key), tally in tally_rows(rows, memory).items():
-            if period == DAY and row_kind == kind:
-                add(start.date().isoformat() if by_day else key, tally)
+        for (_, start, _, key), tally in tally_rows(
+            rows, memory, kinds=(kind,), hours=False
+        ).items():
+            add(start.date().isoformat() if by_day else key, tally)
     return totals
 
 

@@ -168,11 +168,15 @@ def assert_matches(
             )
 
 
+FLUSH_EVERY = 97  # rows per flush: later flushes add to rollup rows earlier ones wrote
+
+
 async def record(env: Env, rows: Sequence[UsageRow]) -> None:
     recorder = UsageRecorder(env.runtime.db)
-    for row in rows:
-        recorder.record(row)
-    await recorder.flush()
+    for start in range(0, len(rows), FLUSH_EVERY):
+        for row in rows[start : start + FLUSH_EVERY]:
+            recorder.record(row)
+        await recorder.flush()
 
 
 WINDOWS = [
