@@ -228,10 +228,12 @@ def tally_rows(
     *,
     kinds: tuple[str, ...] = GROUP_KINDS,
     hours: bool = True,
+    into: dict[RollupKey, Tally] | None = None,
 ) -> dict[RollupKey, Tally]:
     """The rollup deltas of ``rows`` (in the order they were recorded): every row adds to
-    its day and (with ``hours``) its hour, once per grouping of ``kinds``."""
-    tallies: dict[RollupKey, Tally] = {}
+    its day and (with ``hours``) its hour, once per grouping of ``kinds``; added to
+    ``into`` when given (and returned)."""
+    tallies: dict[RollupKey, Tally] = {} if into is None else into
     for row in rows:
         hour = floor_hour(row.created_at)
         day = (DAY, hour.replace(hour=0))
