@@ -159,10 +159,19 @@ async def test_a_second_apply_of_the_same_document_changes_nothing(env: Env) -> 
     assert await changes(env, "plan", without_secret) == []
 
 
+async def audit_ids(env: Env) -> list[str]:
+    response = await env.client.get(
+        "/api/v1/audit-log", params={"limit": 500}, headers=env.auth(env.owner_token)
+    )
+    return [entry["id"] for entry in response.json()["items"]]
+
+
 async def test_plan_stores_nothing(env: Env) -> None:
+    audited = await audit_ids(env)
     planned = await changes(env, "plan", document())
     assert len(planned) == 9
     assert (await export(env))["providers"] == []
+    assert await audit_ids(env) == audited
     assert await changes(env, "apply", document()) == planned
 
 
