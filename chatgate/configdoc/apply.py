@@ -74,15 +74,6 @@ from chatgate.store.config_apply import lock_config_apply
 from chatgate.validation import check_text, parse_family
 
 AUDIT_SOURCE = "config-apply"
-# Provider fields compared one to one with the stored row (timeouts only when given).
-_PROVIDER_FIELDS = (
-    "display_name",
-    "base_url",
-    "enabled",
-    "central_api_key_enabled",
-    "allow_user_api_key",
-    "allow_central_api_key_fallback",
-)
 _KIND_ORDER: dict[str, int] = {
     "provider": 0,
     "provider_key": 0,
@@ -119,10 +110,7 @@ def _located(error: ApiError, path: str, rename: Mapping[str, str]) -> ApiError:
     elif isinstance(error.detail, list) and error.detail and isinstance(error.detail[0], dict):
         field_name = error.detail[0].get("field")
     suffix = rename.get(field_name, field_name) if field_name else None
-    if suffix and suffix.startswith("["):
-        full = f"{path}{suffix}"
-    else:
-        full = f"{path}.{suffix}" if suffix else path
+    full = f"{path}.{suffix}" if suffix else path
     return ApiError(error.status, error.code, f"{full}: {error.message}", {"path": full})
 
 
@@ -137,6 +125,8 @@ class _Walk:
     keyring: KeyRing
     request: ConfigRequest
     changes: list[ConfigChange] = field(default_factory=list)
+    # The provider each change is listed under (its own name for models and the rest).
+    groups: list[str] = field(default_factory=list)
     # Providers the document declares disabled: its models may stay bound to them.
     declared_disabled: set[str] = field(default_factory=set)
 
@@ -167,10 +157,7 @@ class _Walk:
                 detail=detail,
             )
         )
-        self._groups.append(group or name)
-
-    def __post_init__(self) -> None:
-        self._groups: list[str] = []
+        self.groups.append(group or name)
 
     def ordered(self) -> list[ConfigChange]:
         """The contract's order: providers (each followed by its keys and user keys),
@@ -187,7 +174,7 @@ class _Walk:
             )
 
         return [
-            change for change, _ in sorted(zip(self.changes, self._groups, strict=True), key=key)
+            change for change, _ in sorted(zip(self.changes, self.groups, strict=True), key=key)
         ]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Float,
@@ -273,6 +274,26 @@ class UsageEvent(Base):
     input_tokens: Mapped[int | None] = mapped_column(Integer)
     output_tokens: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class UsageRollup(Base):
+    """Usage totals of one group over one hour or UTC day (``chatgate.usage.rollup``),
+    written in the transaction that inserts the usage rows they count. The primary key's
+    order serves the read: one grouping, one period size, a range of period starts."""
+
+    __tablename__ = "usage_rollups"
+
+    group_by: Mapped[str] = mapped_column(String(16), primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    period_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    group_value: Mapped[str] = mapped_column(String(96), primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(BigInteger)
+    errors: Mapped[int] = mapped_column(BigInteger)
+    input_tokens: Mapped[int] = mapped_column(BigInteger)
+    output_tokens: Mapped[int] = mapped_column(BigInteger)
+    # Latency bucket -> attempts (``chatgate.usage.rollup.latency_bucket``).
+    latency_histogram: Mapped[dict[str, int]] = mapped_column(JSON)
 
 
 class AuditEntry(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,3 +36,7 @@ async def ensure_setting(session: AsyncSession, name: str, value: str) -> object
         .on_conflict_do_nothing(index_elements=[Setting.name])
     )
     return await session.scalar(select(Setting.value).where(Setting.name == name))
+
+
+async def delete_setting(session: AsyncSession, name: str) -> None:
+    await session.execute(delete(Setting).where(Setting.name == name))

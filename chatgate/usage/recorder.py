@@ -2,7 +2,8 @@
 
 Requests never wait on it: ``record`` is a non-blocking append; when the queue is full the
 row is dropped and counted (``chatgate_usage_dropped_total``). The flusher writes every
-second or as soon as 500 rows wait; ``stop`` drains everything still queued.
+second or as soon as 500 rows wait; ``stop`` drains everything still queued. A batch's
+rollups (``chatgate.usage.rollups``) are written in the same transaction as its rows.
 """
 
 from __future__ import annotations
@@ -14,19 +15,22 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.engine import Database
 from chatgate.ids import new_id
 from chatgate.store.usage import insert_usage_rows
+from chatgate.usage.rollup import RequestMemory, RollupKey, Tally, tally_rows
+from chatgate.usage.rollups import add_to_rollups
 
 log = logging.getLogger("chatgate.usage")
 
 FLUSH_INTERVAL_S = 1.0
 FLUSH_BATCH = 500
 QUEUE_LIMIT = 50_000
+TALLY_SLICE = 50  # rows tallied between two yields to the event loop (well under 1 ms)
 
 
 class UsageRow(NamedTuple):
@@ -59,6 +63,8 @@ class UsageRecorder:
         self.dropped = 0
         self.written = 0
         self._on_drop = on_drop
+        # A request's attempts all pass through this recorder (one process serves it).
+        self._requests = RequestMemory()
 
     def record(self, row: UsageRow) -> None:
         if len(self._queue) >= self._limit:
@@ -87,15 +93,29 @@ class UsageRecorder:
         while self._queue:
             batch = [self._queue.popleft() for _ in range(min(FLUSH_BATCH, len(self._queue)))]
             rows = [{"id": new_id(), **row._asdict()} for row in batch]
+            # Tallied once, outside the transaction: a retried write adds the same counts.
+            tallies = await self._tally(batch)
 
-            async def write(session: AsyncSession, rows: list[dict[str, object]] = rows) -> None:
+            async def write(
+                session: AsyncSession, rows: list[dict[str, object]] = rows, tallies: Any = tallies
+            ) -> None:
                 await insert_usage_rows(session, rows)
+                await add_to_rollups(session, tallies)
 
             try:
                 await self._db.write(write, notify=False)
                 self.written += len(rows)
             except Exception as error:  # keep serving; the rows are lost, say so
                 log.error("usage flush failed (%s); %d rows lost", type(error).__name__, len(rows))
+
+    async def _tally(self, batch: list[UsageRow]) -> dict[RollupKey, Tally]:
+        """The batch's rollup deltas, a slice at a time: the event loop also serves the
+        gateway, and a whole batch would hold it for several milliseconds (SPEC §15)."""
+        tallies: dict[RollupKey, Tally] = {}
+        for start in range(0, len(batch), TALLY_SLICE):
+            tally_rows(batch[start : start + TALLY_SLICE], self._requests, into=tallies)
+            await asyncio.sleep(0)
+        return tallies
 
     async def _run(self) -> None:
         while not self._stopping:

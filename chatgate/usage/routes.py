@@ -30,7 +30,8 @@ async def read_usage(
     group_by: service.GroupBy = Query(
         "model",
         description="`user` (`user_id`, `username`), `model` (`model_config_id`, `name`), "
-        "`provider_config` (`provider_config_id`, `name`) or `key` (`key_source`, `key_id`).",
+        "`provider_config` (`provider_config_id`, `name`), `key` (`key_source`, `key_id`) or "
+        "`day` (`day`, the UTC day as `YYYY-MM-DD`, in day order: for charts).",
     ),
     since: datetime | None = Query(
         None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from chatgate.settings import Deployment
 from tests.support.helpers import Env, gather_all
 from tests.support.providers import pg_only
 from tests.support.userkeys import my_keys, put_key
@@ -158,10 +159,19 @@ async def test_a_second_apply_of_the_same_document_changes_nothing(env: Env) -> 
     assert await changes(env, "plan", without_secret) == []
 
 
+async def audit_ids(env: Env) -> list[str]:
+    response = await env.client.get(
+        "/api/v1/audit-log", params={"limit": 500}, headers=env.auth(env.owner_token)
+    )
+    return [entry["id"] for entry in response.json()["items"]]
+
+
 async def test_plan_stores_nothing(env: Env) -> None:
+    audited = await audit_ids(env)
     planned = await changes(env, "plan", document())
     assert len(planned) == 9
     assert (await export(env))["providers"] == []
+    assert await audit_ids(env) == audited
     assert await changes(env, "apply", document()) == planned
 
 
@@ -406,3 +416,61 @@ async def test_concurrent_applies_leave_one_document_applied_whole(env: Env) -> 
         assert final in (shape(first), shape(second))
         # The later apply saw the earlier one's result: its changes turned that into its own.
         assert await changes(env, "plan", first if final == shape(first) else second) == []
+
+
+async def test_a_base_url_on_another_origin_stores_the_keys_anew(env: Env) -> None:
+    await changes(env, "apply", document())
+    _, member = await env.new_user("member")
+    assert (await put_key(env, member, await provider_id(env, "openai-a"))).status_code == 200
+    moved = document()
+    moved["providers"][0]["base_url"] = "https://proxy.example/v1"
+
+    refused = await call(env, "plan", moved)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "user_key_loss"
+
+    without_secret = copy.deepcopy(moved)
+    del without_secret["providers"][0]["keys"][1]["api_key"]
+    missing = await call(env, "plan", without_secret, allow_user_key_loss=True)
+    assert missing.status_code == 400, missing.text
+    assert missing.json()["detail"]["path"] == "providers[0].keys[1].api_key"
+
+    applied = await changes(env, "apply", moved, allow_user_key_loss=True)
+    assert summary(applied) == [
+        ("update", "provider", "openai-a", False),
+        ("delete", "provider_key", "openai-a/backup", True),
+        ("create", "provider_key", "openai-a/backup", False),
+        ("delete", "provider_key", "openai-a/primary", True),
+        ("create", "provider_key", "openai-a/primary", False),
+        ("delete", "user_keys", "openai-a", True),
+    ]
+    assert applied[0]["fields"] == ["base_url"]
+    mine = {entry["name"]: entry["has_user_api_key"] for entry in await my_keys(env, member)}
+    assert mine == {"openai-a": False}
+    assert await changes(env, "plan", moved) == []
+    exported = await export(env)
+    assert [k["label"] for k in exported["providers"][0]["keys"]] == ["primary", "backup"]
+
+
+async def test_deployment_keys_are_not_configuration(env: Env) -> None:
+    deployment_key = "sk-deployment-anthropic-0123456789"
+    env.runtime.deployment = Deployment({"CHATGATE_ANTHROPIC_API_KEY": deployment_key})
+    listed = await env.client.get("/api/v1/providers", headers=env.auth(env.owner_token))
+    assert [p["source"] for p in listed.json()] == ["deployment"]
+    response = await env.client.get("/api/v1/config", headers=env.auth(env.owner_token))
+    assert response.json()["document"]["providers"] == []
+    assert deployment_key not in response.text
+
+
+async def test_turning_central_keys_off_and_removing_the_keys_in_one_document(env: Env) -> None:
+    await changes(env, "apply", document())
+    user_keys_only = document()
+    provider = user_keys_only["providers"][0]
+    provider.update(central_api_key_enabled=False, allow_central_api_key_fallback=False, keys=[])
+    applied = await changes(env, "apply", user_keys_only, prune=True)
+    assert summary(applied) == [
+        ("update", "provider", "openai-a", False),
+        ("delete", "provider_key", "openai-a/backup", False),
+        ("delete", "provider_key", "openai-a/primary", False),
+    ]
+    assert (await export(env))["providers"][0]["keys"] == []
