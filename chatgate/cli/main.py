@@ -1,6 +1,8 @@
-"""``chatgate``: serve, migrate, and the commands that work on the database directly.
+"""``chatgate``: serve, migrate, the commands that work on the database directly, and the
+commands over a running server (``chatgate.cli.server_commands``, built on the SDK).
 
-Exit codes: 0 ok, 1 server or unexpected error, 2 usage error, 3 not found, 4 conflict.
+Exit codes: 0 ok, 1 server or unexpected error, 2 usage error, 3 not found, 4 conflict;
+``config plan`` 5 when there are changes.
 """
 
 from __future__ import annotations
@@ -8,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import secrets
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from importlib.metadata import version as package_version
 from typing import Any, TypeVar
 
 import typer
@@ -22,6 +24,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.authz import Actor, is_role_name
 from chatgate.chats import retention
+from chatgate.cli.output import (
+    EXIT_CONFLICT,
+    EXIT_ERROR,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    emit,
+    fail,
+    use_json,
+)
+from chatgate.cli.remote import JsonOption
+from chatgate.cli.server_commands import activity as server_activity
+from chatgate.cli.server_commands import config as server_config
+from chatgate.cli.server_commands import models as server_models
+from chatgate.cli.server_commands import providers as server_providers
+from chatgate.cli.server_commands import users as server_users
 from chatgate.crypto import KeyRing, KeyRingError
 from chatgate.crypto.keyring import key_digest
 from chatgate.db import migrate
@@ -41,44 +59,61 @@ T = TypeVar("T")
 B = TypeVar("B", bound=BaseModel)
 
 app = typer.Typer(
-    help="chatgate: a self-hosted gateway to large language models.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="chatgate: a self-hosted gateway to large language models.",
+    no_args_is_help=True,
 )
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-users_app = typer.Typer(help="Users (works on the database directly).", no_args_is_help=True)
-tokens_app = typer.Typer(help="API tokens (works on the database directly).", no_args_is_help=True)
-keys_app = typer.Typer(help="Encryption keys for secrets at rest.", no_args_is_help=True)
-chats_app = typer.Typer(help="Chats (works on the database directly).", no_args_is_help=True)
+db_app = typer.Typer(rich_markup_mode=None, help="Database maintenance.", no_args_is_help=True)
+users_app = typer.Typer(
+    rich_markup_mode=None,
+    help="Users: `create` works on the database directly, the rest talk to a server.",
+    no_args_is_help=True,
+)
+tokens_app = typer.Typer(
+    rich_markup_mode=None,
+    help="API tokens: `create` works on the database directly, the rest talk to a server.",
+    no_args_is_help=True,
+)
+keys_app = typer.Typer(
+    rich_markup_mode=None, help="Encryption keys for secrets at rest.", no_args_is_help=True
+)
+chats_app = typer.Typer(
+    rich_markup_mode=None, help="Chats (works on the database directly).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(keys_app, name="keys")
 app.add_typer(chats_app, name="chats")
+# Commands over a running server (chatgate.client).
+app.add_typer(server_providers.app, name="providers")
+app.add_typer(server_models.app, name="models")
+app.add_typer(server_config.app, name="config")
+server_users.register(users_app, tokens_app)
+server_activity.register(app)
 
-EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 1, 2, 3, 4
 # In-flight requests (streams included) get this long to finish after a stop signal.
 GRACEFUL_SHUTDOWN_S = 30
-_state: dict[str, Any] = {"json": False}
+
+
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(f"chatgate {package_version('chatgate')}")
+        raise typer.Exit(EXIT_OK)
 
 
 @app.callback()
 def _global(
-    json_output: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    json_output: JsonOption = False,
+    _version_flag: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_version, is_eager=True
+    ),
 ) -> None:
-    _state["json"] = json_output
+    use_json(json_output)
 
 
-def _fail(message: str, code: int) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _emit(human: str, data: dict[str, Any]) -> None:
-    typer.echo(json.dumps(data, default=_json_value) if _state["json"] else human)
-
-
-def _json_value(value: Any) -> Any:
-    # Timestamps as ISO 8601, as the API writes them.
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+_fail = fail
+_emit = emit
 
 
 def _body(model: type[B], **values: Any) -> B:
