@@ -15,15 +15,11 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from importlib.metadata import version as package_version
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatgate.authz import Actor, is_role_name
-from chatgate.chats import retention
 from chatgate.cli.output import (
     EXIT_CONFLICT,
     EXIT_ERROR,
@@ -40,20 +36,19 @@ from chatgate.cli.server_commands import config as server_config
 from chatgate.cli.server_commands import models as server_models
 from chatgate.cli.server_commands import providers as server_providers
 from chatgate.cli.server_commands import users as server_users
-from chatgate.crypto import KeyRing, KeyRingError
-from chatgate.crypto.keyring import key_digest
-from chatgate.db import migrate
-from chatgate.db.engine import Database
-from chatgate.encryption import registry
-from chatgate.errors import ApiError
-from chatgate.ids import utcnow
-from chatgate.logs import configure_logging
-from chatgate.serving import ServedApp, stop_signals_end_normally
-from chatgate.settings import Settings, SettingsError, load_settings, parse_workers
-from chatgate.startup import StartupError, build_runtime, load_keyring
-from chatgate.store import users as user_store
-from chatgate.users import service as user_service
-from chatgate.users.schemas import TokenCreate, UserCreate
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from chatgate.chats import retention
+    from chatgate.crypto import KeyRing
+    from chatgate.db.engine import Database
+    from chatgate.encryption import registry
+    from chatgate.settings import Settings
+
+# The commands below that work on the database import the server's modules when they run:
+# the commands over a server (chatgate.cli.server_commands) should not pay for loading the
+# database layer and the web framework.
 
 T = TypeVar("T")
 B = TypeVar("B", bound=BaseModel)
@@ -131,6 +126,8 @@ def _body(model: type[B], **values: Any) -> B:
 def _settings() -> Settings:
     """The environment's settings, or exit 2 with one line naming the variable — before
     anything touches the database."""
+    from chatgate.settings import SettingsError, load_settings
+
     try:
         return load_settings()
     except SettingsError as error:
@@ -139,6 +136,12 @@ def _settings() -> Settings:
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from chatgate.crypto import KeyRingError
+    from chatgate.errors import ApiError
+    from chatgate.startup import StartupError
+
     try:
         return asyncio.run(coro)
     except (StartupError, KeyRingError) as error:
@@ -155,6 +158,10 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 async def _with_db(work: Callable[[Database], Awaitable[T]]) -> T:
+    from chatgate.db import migrate
+    from chatgate.db.engine import Database
+    from chatgate.startup import load_keyring
+
     settings = _settings()
     load_keyring(settings)  # the key file must exist before anything is written
     await migrate.upgrade(settings.database_url)
@@ -176,6 +183,10 @@ def serve(
     ),
 ) -> None:
     """Run the server (applies pending migrations first, under a lock)."""
+    from chatgate.logs import configure_logging
+    from chatgate.serving import stop_signals_end_normally
+    from chatgate.settings import parse_workers
+
     settings = _settings()
     if workers is not None:
         try:
@@ -199,6 +210,8 @@ def serve(
 async def _prepare_database(settings: Settings, *, run_migrations: bool) -> str | None:
     """Migrations, key registry and the first owner, once for every worker; the engine is
     disposed of before serving (its connections belong to this short-lived event loop)."""
+    from chatgate.startup import build_runtime
+
     runtime, token = await build_runtime(settings, run_migrations=run_migrations)
     await runtime.db.dispose()
     return token
@@ -207,6 +220,8 @@ async def _prepare_database(settings: Settings, *, run_migrations: bool) -> str 
 def _serve(settings: Settings) -> bool:
     """Serve until stopped; False when the server could not start (uvicorn logged why)."""
     import uvicorn
+
+    from chatgate.serving import ServedApp
 
     host, port = settings.listen_host_port
     count = settings.worker_count
@@ -302,6 +317,8 @@ def _announce_listening(sock: socket.socket, suffix: str = "") -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations and exit."""
+    from chatgate.db import migrate
+
     settings = _settings()
     _run(migrate.upgrade(settings.database_url))
     _emit(f"database at revision {migrate.head_revision()}", {"revision": migrate.head_revision()})
@@ -316,6 +333,10 @@ def users_create(
     display_name: str = typer.Option("", "--display-name"),
 ) -> None:
     """Create a user. The first user created becomes the owner."""
+    from chatgate.authz import Actor, is_role_name
+    from chatgate.users import service as user_service
+    from chatgate.users.schemas import UserCreate
+
     if not is_role_name(role):
         _fail("--role must be one of owner, admin, auditor, member", EXIT_USAGE)
     body = _body(UserCreate, username=username, role=role, display_name=display_name)
@@ -338,6 +359,12 @@ def tokens_create(
     expires_in_days: int | None = typer.Option(None, "--expires-in-days", min=1, max=3650),
 ) -> None:
     """Create a token for USERNAME and print it (shown once)."""
+    from chatgate.authz import Actor
+    from chatgate.errors import ApiError
+    from chatgate.store import users as user_store
+    from chatgate.users import service as user_service
+    from chatgate.users.schemas import TokenCreate
+
     body = _body(TokenCreate, name=name, expires_in_days=expires_in_days)
 
     async def work(db: Database) -> dict[str, Any]:
@@ -364,6 +391,7 @@ def tokens_create(
 @keys_app.command("status")
 def keys_status() -> None:
     """Count sealed secrets per encryption-key digest."""
+    from chatgate.encryption import registry
 
     async def work(db: Database) -> dict[str, Any]:
         async def tx(session: AsyncSession) -> dict[str, Any]:
@@ -396,6 +424,8 @@ def keys_status() -> None:
 
 
 def _keyring(settings: Settings) -> KeyRing:
+    from chatgate.startup import StartupError, load_keyring
+
     try:
         return load_keyring(settings)
     except StartupError as error:
@@ -406,6 +436,8 @@ def _keyring(settings: Settings) -> KeyRing:
 @keys_app.command("generate")
 def keys_generate() -> None:
     """Print a new random encryption key (base64, 32 bytes) for CHATGATE_ENCRYPTION_KEYS."""
+    from chatgate.crypto.keyring import key_digest
+
     key = base64.b64encode(secrets.token_bytes(32)).decode()
     _emit(key, {"key": key, "digest": key_digest(base64.b64decode(key))})
 
@@ -413,6 +445,8 @@ def keys_generate() -> None:
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Re-seal every secret with the primary key and revoke every other digest (online)."""
+    from chatgate.encryption import registry
+
     settings = _settings()
 
     keyring = _keyring(settings)
@@ -445,6 +479,9 @@ def keys_rotate() -> None:
 @chats_app.command("purge")
 def chats_purge() -> None:
     """Delete archived chats older than the retention window now (one pass, audited)."""
+    from chatgate.authz import Actor
+    from chatgate.chats import retention
+    from chatgate.ids import utcnow
 
     async def work(db: Database) -> retention.PurgeResult:
         now = utcnow()

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -44,9 +44,7 @@ from chatgate.providers.schemas import (
     ProviderTestUnsaved,
     ProviderUpdate,
 )
-from chatgate.system.routes import Health, Readiness
 from chatgate.usage.schemas import UsageGroupOut
-from chatgate.usage.service import GroupBy
 from chatgate.userkeys.schemas import ProviderKeyEntry
 from chatgate.users.schemas import (
     TokenCreate,
@@ -56,6 +54,12 @@ from chatgate.users.schemas import (
     UserOut,
     UserUpdate,
 )
+
+if TYPE_CHECKING:
+    # Imported when first used: their modules load the web framework (or the database
+    # layer), which a command-line call should not pay for.
+    from chatgate.system.routes import Health, Readiness
+    from chatgate.usage.service import GroupBy
 
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
@@ -165,12 +169,16 @@ def _query(**values: Any) -> dict[str, str]:
 
 @operation("GET", "/healthz")
 def healthz() -> Call[Health]:
+    from chatgate.system.routes import Health
+
     return Call("GET", "/healthz", _model(Health))
 
 
 @operation("GET", "/readyz")
 def readyz() -> Call[Readiness]:
     """Readiness: ``status`` is ``unready`` (with the failing checks) on a 503."""
+    from chatgate.system.routes import Readiness
+
     return Call("GET", "/readyz", _model(Readiness), accept=frozenset({503}))
 
 

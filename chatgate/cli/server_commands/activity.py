@@ -5,16 +5,20 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Iterator
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from chatgate.api.pagination import MAX_LIMIT
 from chatgate.audit.schemas import AuditEntryOut, AuditPage
 from chatgate.cli.output import EXIT_USAGE, fail, show, table
 from chatgate.cli.remote import JsonOption, TokenOption, UrlOption, server
-from chatgate.usage.service import GroupBy
 
+if TYPE_CHECKING:
+    from chatgate.usage.service import GroupBy
+
+# The API's largest page (SPEC §14); not imported from chatgate.api, which loads the web
+# framework.
+MAX_LIMIT = 500
 AUDIT_COLUMNS = [
     ("TIME", "created_at"),
     ("ACTOR", "actor_username"),
@@ -117,7 +121,7 @@ def usage(
     """Usage totals per user, model, provider config or key, busiest first."""
     if group_by not in GROUP_COLUMNS:
         fail("--group-by must be one of user, model, provider_config, key", EXIT_USAGE)
-    chosen = cast(GroupBy, group_by)  # checked just above
+    chosen = cast("GroupBy", group_by)  # checked just above
     with server(url, token, json_output) as client:
         groups = client.usage(group_by=chosen, since=since, until=until)
     show(groups, table(groups, GROUP_COLUMNS[group_by] + TOTAL_COLUMNS))
