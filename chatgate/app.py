@@ -17,6 +17,7 @@ from chatgate.chats.replying import ChatReplies
 from chatgate.chats.retention import purging
 from chatgate.chats.routes import router as chats_router
 from chatgate.chats.routes import settings_router
+from chatgate.configdoc.routes import router as config_router
 from chatgate.gateway.openapi import gateway_openapi
 from chatgate.gateway.router import GatewayRouter
 from chatgate.gateway.wiring import build_gateway, running
@@ -25,6 +26,7 @@ from chatgate.providers.routes import router as providers_router
 from chatgate.runtime import Runtime
 from chatgate.sessions.routes import router as sessions_router
 from chatgate.system.routes import router as system_router
+from chatgate.ui.member_pages import router as member_ui_router
 from chatgate.ui.routes import ContentSecurityPolicy
 from chatgate.ui.routes import error_page as ui_error_page
 from chatgate.ui.routes import router as ui_router
@@ -80,11 +82,13 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(catalog_router)
     app.include_router(userkeys_router)
     app.include_router(ui_router)
+    app.include_router(member_ui_router)
     app.mount("/ui/static", ui_static_files, name="ui-static")
     app.include_router(audit_router)
     app.include_router(usage_router)
     app.include_router(chats_router)
     app.include_router(settings_router)
+    app.include_router(config_router)
     gateway_routes = gateway.routes()
     app.router.routes.extend(gateway_routes)
     install_openapi(app, describe_raw_routes=gateway_openapi)

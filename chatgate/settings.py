@@ -159,10 +159,19 @@ class Settings(BaseSettings):
         return db_path.parent / "encryption.key" if db_path is not None else None
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: a container or ``taskset`` limits them below
+    what the machine has, and one worker per unusable core would only contend."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not offered on every platform (macOS)
+        return os.cpu_count() or 1
+
+
 def parse_workers(value: str) -> int:
     text = value.strip().lower()
     if text == "auto":
-        return os.cpu_count() or 1
+        return min(usable_cores(), MAX_WORKERS)
     if not text.isdigit() or not 1 <= int(text) <= MAX_WORKERS:
         raise ValueError(f"must be a number from 1 to {MAX_WORKERS}, or auto (one per core)")
     return int(text)

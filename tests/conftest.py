@@ -81,14 +81,12 @@ async def empty_tables(database_url: str) -> None:
     db = Database(database_url)
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
 
+    # DELETE, children first, on both databases: on PostgreSQL it is some 30 times quicker
+    # than TRUNCATE for tables this small (TRUNCATE replaces each table's files), and this
+    # runs before every test.
     async def work(session: Any) -> None:
-        if db.is_sqlite:
-            for name in tables:
-                await session.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - fixed names
-        else:
-            await session.execute(
-                text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " CASCADE")
-            )
+        for name in tables:
+            await session.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - fixed names
 
     try:
         await db.write(work)

@@ -20,8 +20,9 @@ from chatgate.store import audit as audit_store
 from chatgate.store.audit import AuditFilter, add_entry
 
 REDACTED = "<redacted>"
-# A field named like a secret (api_key, user_token, …) but not a flag about one (has_api_key).
-_SECRET_FIELD = re.compile(r"^(?!has_)(?:.*_)?(?:api_key|key|secret|token|password)$")
+# A field named like a secret (api_key, user_token, …) but not a flag about one
+# (has_api_key, allow_user_api_key: a policy switch the audit log must show).
+_SECRET_FIELD = re.compile(r"^(?!has_|allow_)(?:.*_)?(?:api_key|key|secret|token|password)$")
 
 
 def redact(values: Mapping[str, Any] | None) -> dict[str, Any] | None:

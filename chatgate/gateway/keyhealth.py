@@ -83,8 +83,19 @@ class KeyHealth:
     def rate_limited(
         self, key: PoolKey, upstream_model: str, now: datetime, retry_after_s: float | None
     ) -> datetime:
-        """Cool the (key, model) pair down; returns when it is ready again."""
+        """Cool the (key, model) pair down; returns when it is ready again.
+
+        A 429 that arrives while the pair is already cooling down answers a request sent
+        before the cooldown began: a burst in flight is one rate limit, not many, so it
+        does not double the back-off (an explicit retry-after may still extend it)."""
         slot = (key.id, key.sealed, upstream_model)
+        current = self._cooldown_until.get(slot)
+        if current is not None and current > now:
+            if retry_after_s is None:
+                return current
+            extended = max(current, now + min(timedelta(seconds=retry_after_s), MAX_COOLDOWN))
+            self._cooldown_until[slot] = extended
+            return extended
         count = self._consecutive_429.get(slot, 0) + 1
         self._consecutive_429[slot] = count
         seconds = (

@@ -63,6 +63,15 @@ async def test_changes_are_listed_newest_first_with_actor_and_redacted_values(en
     assert SECRET[-4:] in str(page["items"][1]["after"])  # the key's hint, nothing more
 
 
+async def test_key_policy_switches_are_shown_while_keys_are_redacted(env: Env) -> None:
+    await add_provider(env, family="openai", name="acme", api_key=SECRET, allow_user_api_key=True)
+    page = await read(env, env.owner_token, target_type="provider_config")
+    after = page["items"][0]["after"]
+    assert after["allow_user_api_key"] is True  # a switch about keys, not a key
+    assert after["allow_central_api_key_fallback"] is False
+    assert SECRET not in str(page)
+
+
 async def test_filters_by_target_actor_and_time_combine(env: Env) -> None:
     owner = env.auth(env.owner_token)
     admin_id, admin = await env.new_user("second-admin", "admin")

@@ -83,10 +83,13 @@ class ServeProcess:
 
 
 @contextlib.asynccontextmanager
-async def serving(environ: dict[str, str], *args: str) -> AsyncIterator[ServeProcess]:
-    """Start ``chatgate serve ARGS`` and yield once it says where it listens. A process the
-    test did not stop is stopped afterwards."""
+async def serving(
+    environ: dict[str, str], *args: str, launcher: tuple[str, ...] = ()
+) -> AsyncIterator[ServeProcess]:
+    """Start ``chatgate serve ARGS`` (through ``launcher``, e.g. ``taskset``) and yield once it
+    says where it listens. A process the test did not stop is stopped afterwards."""
     process = await asyncio.create_subprocess_exec(
+        *launcher,
         CHATGATE_BIN,
         "serve",
         *args,

@@ -210,6 +210,16 @@ async def test_workers_all_honour_a_change_made_through_one_of_them(
         assert await served.stop(signal.SIGTERM) == 0
 
 
+@pytest.mark.parametrize("scratch_database_url", ["sqlite"], indirect=True)
+async def test_auto_workers_count_the_cores_the_process_may_use(scratch_database_url: str) -> None:
+    """In a container or under ``taskset`` limited to one core, ``auto`` starts one worker,
+    not one per core of the machine."""
+    environ = {**deployed_environ(scratch_database_url), "CHATGATE_WORKERS": "auto"}
+    async with serving(environ, launcher=("taskset", "-c", "0")) as served:
+        assert served.stdout[-1] == f"chatgate listening on {served.base_url}"
+        assert await served.stop(signal.SIGTERM) == 0
+
+
 @pytest.mark.parametrize("scratch_database_url", ["postgresql"], indirect=True)
 async def test_a_replica_whose_listening_connection_is_cut_recovers_and_catches_up(
     fake: FakeUpstream, scratch_database_url: str

@@ -72,6 +72,7 @@ DOMAIN_PACKAGES = frozenset(
         "catalog",
         "chats",
         "client",
+        "configdoc",
         "crypto",
         "db",
         "encryption",

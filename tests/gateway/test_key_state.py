@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from tests.support.fake_upstream import FakeUpstream
 from tests.support.helpers import Env
 
 KEY = "sk-rejected-later-0123456789abcdef"
+BURST = 4  # requests in flight together
 
 
 async def _ask(env: Env) -> httpx.Response:
@@ -178,3 +180,25 @@ async def test_a_longer_cooldown_within_the_same_second_is_still_stored(
     [key] = await _keys(env, provider["id"])
     ready_at = datetime.fromisoformat(key["cooldown_until"])
     assert ready_at > before + timedelta(seconds=3500)
+
+
+async def test_a_burst_of_429s_in_flight_together_cools_the_key_once(
+    env: Env, fake: FakeUpstream
+) -> None:
+    """Four requests sent before the upstream said 429 each get a 429, but they are one
+    rate limit: the back-off is its first step (1 s), not doubled per answer (8 s)."""
+    provider = await add_provider(
+        env, family="openai", name="acme", base_url=fake.url + "/v1", api_key=KEY
+    )
+    await add_model(env, provider_config_id=provider["id"], model="gpt-up", name="chat")
+    held = asyncio.Event()
+    fake.script(status=429, hold=held, times=BURST)
+    asking = [asyncio.create_task(_ask(env)) for _ in range(BURST)]
+    await fake.wait_for_requests(BURST)
+    before = utcnow()
+    held.set()
+    assert [(await answer).status_code for answer in asking] == [429] * BURST
+    await env.app.state.gateway.gateway.key_states.drain()
+    [key] = await _keys(env, provider["id"])
+    assert key["state"] == "cooling_down"
+    assert datetime.fromisoformat(key["cooldown_until"]) < before + timedelta(seconds=2)

@@ -4,10 +4,15 @@ may reach nothing but chatgate, and signing in as a user does."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
+
+from tests.gateway.conftest import fake  # a fake upstream for chats and usage
+
+__all__ = ["fake"]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -51,3 +56,12 @@ async def sign_in(page: Page, token: str) -> None:
     await page.get_by_label("Your chatgate token").fill(token)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url("**/ui/models")
+
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
+
+
+async def screenshot(page: Page, name: str) -> None:
+    """A full-page screenshot at ``test-artifacts/ui/<name>.png``, to look at (not compared)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
