@@ -118,25 +118,27 @@ def load_for_server(path: Path, environ: Mapping[str, str] | None = None) -> dic
 
 
 _SIGNS = {"create": "+", "update": "~", "delete": "-"}
+_SETTINGS = frozenset({"default_model", "chat_retention_days"})
 
 
 def render_changes(changes: Sequence[ConfigChange]) -> list[str]:
     """A line per change: ``+ create provider openai-b``, ``~ update model chat
-    (display_name, enabled)``; cascades (consequences of another change) indented and
-    marked, e.g. ``    cascade: model 'chat' soft-deleted: its provider is deleted``."""
+    (display_name, enabled)``, ``~ chat retention: 30 → 7 days``; cascades (consequences
+    of another change) indented and marked, e.g.
+    ``    cascade: model 'chat' soft-deleted: its provider is deleted``."""
     lines = []
     for change in changes:
+        sign = _SIGNS[change.action]
         if change.cascade:
-            lines.append(
-                f"    cascade: {change.detail or f'{change.action} {change.kind} {change.name}'}"
-            )
-            continue
-        line = (
-            f"{_SIGNS[change.action]} {change.action} {change.kind.replace('_', ' ')} {change.name}"
-        )
-        if change.fields:
-            line += f" ({', '.join(change.fields)})"
-        if change.detail:
-            line += f": {change.detail}"
-        lines.append(line)
+            what = change.detail or f"{change.action} {change.kind} {change.name}"
+            lines.append(f"    cascade: {what}")
+        elif change.kind in _SETTINGS and change.detail:
+            # A setting has no object to name: its detail says the old and new value.
+            lines.append(f"{sign} {change.detail}")
+        else:
+            # A direct change's detail only repeats its line ("provider 'x' created").
+            line = f"{sign} {change.action} {change.kind.replace('_', ' ')} {change.name}"
+            if change.fields:
+                line += f" ({', '.join(change.fields)})"
+            lines.append(line)
     return lines

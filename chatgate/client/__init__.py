@@ -8,7 +8,6 @@ OpenAI SDK client for the gateway under ``/v1``. Rules: the token is only ever s
 """
 
 from chatgate.client.aio import AsyncClient
-from chatgate.client.config_schemas import ConfigChange
 from chatgate.client.errors import (
     BadRequest,
     ChatgateConnectionError,
@@ -20,6 +19,7 @@ from chatgate.client.errors import (
     Unauthorized,
 )
 from chatgate.client.sync import Client
+from chatgate.configdoc.schemas import ConfigChange, ConfigDocument
 
 __all__ = [
     "AsyncClient",
@@ -28,6 +28,7 @@ __all__ = [
     "ChatgateError",
     "Client",
     "ConfigChange",
+    "ConfigDocument",
     "Conflict",
     "Forbidden",
     "NotFound",

@@ -30,7 +30,7 @@ from chatgate.chats.schemas import (
     MessagePage,
     RetentionOut,
 )
-from chatgate.client.config_schemas import ConfigChange, ConfigChanges, ConfigExport
+from chatgate.configdoc.schemas import ChangesOut, ConfigChange, ConfigDocument, ExportOut
 from chatgate.models.schemas import ModelCreate, ModelOut, ModelUpdate
 from chatgate.providers.schemas import (
     ConnectionTestOut,
@@ -492,29 +492,37 @@ def send_message(chat_id: Id, content: str) -> Call[MessageOut]:
 # -- configuration as code -----------------------------------------------------------------
 
 
-def _document(response: httpx.Response) -> dict[str, Any]:
-    return _read(ConfigExport, response).document
+def _document(response: httpx.Response) -> ConfigDocument:
+    return _read(ExportOut, response).document
 
 
 def _changes(response: httpx.Response) -> list[ConfigChange]:
-    return _read(ConfigChanges, response).changes
+    return _read(ChangesOut, response).changes
 
 
 def _config_body(
-    document: Mapping[str, Any], prune: bool, allow_user_key_loss: bool
+    document: ConfigDocument | Mapping[str, Any], prune: bool, allow_user_key_loss: bool
 ) -> dict[str, Any]:
-    return {"document": dict(document), "prune": prune, "allow_user_key_loss": allow_user_key_loss}
+    # Only the fields the document sets: an absent one means "keep what is stored".
+    return {
+        "document": _body(document),
+        "prune": prune,
+        "allow_user_key_loss": allow_user_key_loss,
+    }
 
 
 @operation("GET", "/api/v1/config")
-def export_config() -> Call[dict[str, Any]]:
+def export_config() -> Call[ConfigDocument]:
     """The configuration document (secrets as ``env:`` references)."""
     return Call("GET", "/api/v1/config", _document)
 
 
 @operation("POST", "/api/v1/config/plan")
 def plan_config(
-    document: Mapping[str, Any], *, prune: bool = False, allow_user_key_loss: bool = False
+    document: ConfigDocument | Mapping[str, Any],
+    *,
+    prune: bool = False,
+    allow_user_key_loss: bool = False,
 ) -> Call[list[ConfigChange]]:
     """The changes ``apply_config`` would make; nothing is stored."""
     body = _config_body(document, prune, allow_user_key_loss)
@@ -523,7 +531,10 @@ def plan_config(
 
 @operation("POST", "/api/v1/config/apply")
 def apply_config(
-    document: Mapping[str, Any], *, prune: bool = False, allow_user_key_loss: bool = False
+    document: ConfigDocument | Mapping[str, Any],
+    *,
+    prune: bool = False,
+    allow_user_key_loss: bool = False,
 ) -> Call[list[ConfigChange]]:
     """Apply the document in one transaction; the changes made (none the second time)."""
     body = _config_body(document, prune, allow_user_key_loss)

@@ -5,6 +5,7 @@ machine, and the server's changes printed one line each with cascades marked."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,29 +97,45 @@ def test_a_file_that_is_not_a_document_is_refused_with_its_line(tmp_path: Path) 
         read_document(listed)
 
 
+def change(action: str, kind: str, name: str, **more: Any) -> ConfigChange:
+    values: dict[str, Any] = {"fields": [], "cascade": False, "detail": ""}
+    values.update(more)
+    return ConfigChange.model_validate({"action": action, "kind": kind, "name": name, **values})
+
+
 def test_changes_are_printed_one_line_each_with_cascades_marked() -> None:
     changes = [
-        ConfigChange(action="create", kind="provider", name="openai-c"),
-        ConfigChange(
-            action="update", kind="provider_key", name="openai-a/main", fields=["api_key"]
-        ),
-        ConfigChange(action="delete", kind="provider", name="openai-b"),
-        ConfigChange(
-            action="delete",
-            kind="user_keys",
-            name="openai-b",
+        change("create", "provider", "openai-c", detail="provider 'openai-c' created"),
+        change("update", "provider_key", "openai-a/main", fields=["api_key"]),
+        change("delete", "provider", "openai-b"),
+        change(
+            "delete",
+            "user_keys",
+            "openai-b",
             cascade=True,
             detail="2 user keys removed with provider 'openai-b'",
         ),
-        ConfigChange(
-            action="delete",
-            kind="model",
-            name="chat",
+        change(
+            "delete",
+            "model",
+            "chat",
             cascade=True,
             detail="model 'chat' soft-deleted: its provider is deleted",
         ),
-        ConfigChange(
-            action="update", kind="default_model", name="fast", detail="new default model: 'fast'"
+        change(
+            "update",
+            "default_model",
+            "fast",
+            fields=["default_model"],
+            cascade=True,
+            detail="new default model: 'fast'",
+        ),
+        change(
+            "update",
+            "chat_retention_days",
+            "chat_retention_days",
+            fields=["chat_retention_days"],
+            detail="chat retention: 30 → 7 days",
         ),
     ]
     assert render_changes(changes) == [
@@ -127,5 +144,6 @@ def test_changes_are_printed_one_line_each_with_cascades_marked() -> None:
         "- delete provider openai-b",
         "    cascade: 2 user keys removed with provider 'openai-b'",
         "    cascade: model 'chat' soft-deleted: its provider is deleted",
-        "~ update default model fast: new default model: 'fast'",
+        "    cascade: new default model: 'fast'",
+        "~ chat retention: 30 → 7 days",
     ]

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.remote_cli import Cli
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.helpers import CliResult, Env, cli_environ, run_chatgate
+from tests.support.helpers import Env, cli_environ, run_chatgate
 
 UPSTREAM_KEY = "sk-upstream-cli-0123456789"
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens there
@@ -23,22 +24,6 @@ UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens there
 async def fake() -> AsyncIterator[FakeUpstream]:
     async with FakeUpstream() as upstream:
         yield upstream
-
-
-class Cli:
-    """``chatgate`` against the live server with one token; every output is checked for
-    the token."""
-
-    def __init__(self, env: Env, live: str, token: str, **extra: str) -> None:
-        self.token = token
-        self.environ = cli_environ(
-            env.runtime.settings.database_url, CHATGATE_URL=live, CHATGATE_TOKEN=token, **extra
-        )
-
-    async def __call__(self, *args: str) -> CliResult:
-        result = await run_chatgate(*args, environ=self.environ)
-        assert self.token not in result.stdout + result.stderr
-        return result
 
 
 @pytest.fixture

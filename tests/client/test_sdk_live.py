@@ -18,6 +18,7 @@ from chatgate.client import (
     BadRequest,
     ChatgateConnectionError,
     Client,
+    ConfigDocument,
     Conflict,
     Forbidden,
     NotFound,
@@ -295,3 +296,54 @@ async def test_an_unreachable_server_is_a_connection_error_without_the_token() -
         assert token not in str(error)
         assert error.__cause__ is None
     assert token not in repr(Client(UNREACHABLE, token))
+
+
+async def test_configuration_as_code_export_plan_apply(admin: Caller) -> None:
+    document = {
+        "version": 1,
+        "providers": [
+            {
+                "name": "local",
+                "family": "openai-compat",
+                "base_url": "http://127.0.0.1:9/v1",
+                "allow_user_api_key": True,
+                "keys": [{"label": "main", "api_key": KEY, "enabled": True}],
+            }
+        ],
+        "models": [
+            {
+                "name": "fast",
+                "model": "llama3",
+                "family": "openai-compat",
+                "provider": "local",
+                "context_limit": 8192,
+            }
+        ],
+        "default_model": "fast",
+    }
+    planned = await admin.plan_config(document)
+    assert [(c.action, c.kind, c.name) for c in planned][:2] == [
+        ("create", "provider", "local"),
+        ("create", "provider_key", "local/main"),
+    ]
+    applied = await admin.apply_config(document)
+    assert applied == planned
+    assert await admin.plan_config(document) == []  # idempotent
+
+    exported = await admin.export_config()
+    assert isinstance(exported, ConfigDocument)
+    assert [p.name for p in exported.providers] == ["local"]
+    assert exported.providers[0].keys[0].api_key == "env:CHATGATE_KEY_LOCAL_MAIN"
+
+    provider = (await admin.list_providers())[0]
+    await admin.set_my_provider_key(provider.id, USER_KEY)
+    with pytest.raises(Conflict) as refused:
+        await admin.apply_config({"version": 1}, prune=True)
+    assert refused.value.code == "user_key_loss"
+    pruned = await admin.apply_config({"version": 1}, prune=True, allow_user_key_loss=True)
+    assert ("delete", "provider", "local", False) in [
+        (c.action, c.kind, c.name, c.cascade) for c in pruned
+    ]
+    with pytest.raises(BadRequest) as invalid:
+        await admin.plan_config({"version": 1, "providers": [{"name": "x", "family": "nope"}]})
+    assert invalid.value.detail["path"].startswith("providers[0]")

@@ -68,7 +68,8 @@ def export(
 ) -> None:
     """Write the server's configuration as YAML (secrets as env: references)."""
     with server(url, token, json_output) as client:
-        document = client.export_config()
+        # Only what the server sent: the file round-trips through plan/apply unchanged.
+        document = client.export_config().model_dump(mode="json", exclude_unset=True)
     text = json.dumps(document, indent=2) + "\n" if state["json"] else write_document(document)
     if output is None:
         typer.echo(text, nl=False)
