@@ -315,10 +315,11 @@ def _announce_listening(sock: socket.socket, suffix: str = "") -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
+def db_upgrade(json_output: JsonOption = False) -> None:
     """Apply pending migrations and exit."""
     from chatgate.db import migrate
 
+    use_json(json_output)
     settings = _settings()
     _run(migrate.upgrade(settings.database_url))
     _emit(f"database at revision {migrate.head_revision()}", {"revision": migrate.head_revision()})
@@ -331,12 +332,14 @@ def users_create(
         "member", "--role", help="owner (first user only), admin, auditor or member"
     ),
     display_name: str = typer.Option("", "--display-name"),
+    json_output: JsonOption = False,
 ) -> None:
     """Create a user. The first user created becomes the owner."""
     from chatgate.authz import Actor, is_role_name
     from chatgate.users import service as user_service
     from chatgate.users.schemas import UserCreate
 
+    use_json(json_output)
     if not is_role_name(role):
         _fail("--role must be one of owner, admin, auditor, member", EXIT_USAGE)
     body = _body(UserCreate, username=username, role=role, display_name=display_name)
@@ -357,6 +360,7 @@ def tokens_create(
     username: str,
     name: str = typer.Option("cli", "--name"),
     expires_in_days: int | None = typer.Option(None, "--expires-in-days", min=1, max=3650),
+    json_output: JsonOption = False,
 ) -> None:
     """Create a token for USERNAME and print it (shown once)."""
     from chatgate.authz import Actor
@@ -365,6 +369,7 @@ def tokens_create(
     from chatgate.users import service as user_service
     from chatgate.users.schemas import TokenCreate
 
+    use_json(json_output)
     body = _body(TokenCreate, name=name, expires_in_days=expires_in_days)
 
     async def work(db: Database) -> dict[str, Any]:
@@ -389,9 +394,11 @@ def tokens_create(
 
 
 @keys_app.command("status")
-def keys_status() -> None:
+def keys_status(json_output: JsonOption = False) -> None:
     """Count sealed secrets per encryption-key digest."""
     from chatgate.encryption import registry
+
+    use_json(json_output)
 
     async def work(db: Database) -> dict[str, Any]:
         async def tx(session: AsyncSession) -> dict[str, Any]:
@@ -434,19 +441,21 @@ def _keyring(settings: Settings) -> KeyRing:
 
 
 @keys_app.command("generate")
-def keys_generate() -> None:
+def keys_generate(json_output: JsonOption = False) -> None:
     """Print a new random encryption key (base64, 32 bytes) for CHATGATE_ENCRYPTION_KEYS."""
     from chatgate.crypto.keyring import key_digest
 
+    use_json(json_output)
     key = base64.b64encode(secrets.token_bytes(32)).decode()
     _emit(key, {"key": key, "digest": key_digest(base64.b64decode(key))})
 
 
 @keys_app.command("rotate")
-def keys_rotate() -> None:
+def keys_rotate(json_output: JsonOption = False) -> None:
     """Re-seal every secret with the primary key and revoke every other digest (online)."""
     from chatgate.encryption import registry
 
+    use_json(json_output)
     settings = _settings()
 
     keyring = _keyring(settings)
@@ -477,11 +486,13 @@ def keys_rotate() -> None:
 
 
 @chats_app.command("purge")
-def chats_purge() -> None:
+def chats_purge(json_output: JsonOption = False) -> None:
     """Delete archived chats older than the retention window now (one pass, audited)."""
     from chatgate.authz import Actor
     from chatgate.chats import retention
     from chatgate.ids import utcnow
+
+    use_json(json_output)
 
     async def work(db: Database) -> retention.PurgeResult:
         now = utcnow()

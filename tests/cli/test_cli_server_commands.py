@@ -154,9 +154,12 @@ async def test_refusals_and_failures_exit_with_their_codes(env: Env, live: str, 
 
 
 async def test_help_shows_flags_plainly_and_never_the_token(env: Env, admin: Cli) -> None:
-    helped, version = await asyncio.gather(
-        admin("providers", "update", "--help"), admin("--version")
+    helped, version, generated = await asyncio.gather(
+        admin("providers", "update", "--help"),
+        admin("--version"),
+        admin("keys", "generate", "--json"),  # --json after a database-direct command too
     )
+    assert set(generated.json()) == {"key", "digest"}
     assert helped.code == 0
     assert "--enable / --disable" in helped.stdout
     assert "--json" in helped.stdout
