@@ -115,6 +115,14 @@ async def test_users_tokens_audit_and_usage(env: Env, admin: Cli) -> None:
     assert [e["action"] for e in audit.json()] == ["user.create"]
     assert (usage.code, usage.json()) == (0, [])
 
+    # Over several pages (one entry each), with a progress bar on stderr.
+    everything = await admin(
+        "audit", "--target-type", "user", "--limit", "0", "--page-size", "1", "--json"
+    )
+    assert everything.code == 0, everything.stderr
+    assert [e["after"]["username"] for e in everything.json()] == ["mia", "admin"]
+    assert "reading the audit log" in everything.stderr
+
     promoted = await admin("users", "update", "mia", "--role", "auditor")
     assert (promoted.code, promoted.stdout) == (0, "updated mia (auditor)\n")
     disabled, owner = await asyncio.gather(

@@ -67,12 +67,16 @@ def audit(
     limit: Annotated[
         int, typer.Option("--limit", min=0, help="At most this many entries; 0: all of them.")
     ] = 50,
+    page_size: Annotated[
+        int,
+        typer.Option("--page-size", min=1, max=MAX_LIMIT, help="Entries fetched per request."),
+    ] = MAX_LIMIT,
     url: UrlOption = None,
     token: TokenOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Read the audit log, newest first (a progress bar when it takes several pages)."""
-    page_size = MAX_LIMIT if limit == 0 else min(limit, MAX_LIMIT)
+    page_size = page_size if limit == 0 else min(limit, page_size)
     entries: list[AuditEntryOut] = []
     with server(url, token, json_output) as client:
 
@@ -93,7 +97,7 @@ def audit(
                     return
                 cursor = page.next_cursor
 
-        if limit and limit <= MAX_LIMIT:
+        if limit and limit <= page_size:  # one page: no progress to show
             for page in pages():
                 entries.extend(page.items)
         else:
