@@ -29,7 +29,10 @@ class Connection:
         return cls(url.rstrip("/"), token or os.environ.get(TOKEN_VARIABLE) or None)
 
     def headers(self) -> dict[str, str]:
-        headers = {"user-agent": "chatgate-client"}
+        # The CSRF header only matters once ``sign_in`` put a session cookie in the jar
+        # (SPEC §12: cookie-authenticated writes must carry it); a program, unlike a
+        # browser page, cannot be tricked into sending requests by another site.
+        headers = {"user-agent": "chatgate-client", "x-chatgate-csrf": "1"}
         if self.token:
             headers["authorization"] = f"Bearer {self.token}"
         return headers

@@ -347,3 +347,15 @@ async def test_configuration_as_code_export_plan_apply(admin: Caller) -> None:
     with pytest.raises(BadRequest) as invalid:
         await admin.plan_config({"version": 1, "providers": [{"name": "x", "family": "nope"}]})
     assert invalid.value.detail["path"].startswith("providers[0]")
+
+
+async def test_a_web_session_signs_in_and_out(env: Env, connect: Callable[[str], Caller]) -> None:
+    # No bearer token: the session cookie the sign-in sets is what authenticates.
+    browserless = connect("")
+    with pytest.raises(Unauthorized):
+        await browserless.me()
+    await browserless.sign_in(env.owner_token)
+    assert (await browserless.me()).username == "admin"
+    await browserless.sign_out()
+    with pytest.raises(Unauthorized):
+        await browserless.me()
