@@ -26,7 +26,8 @@ from chatgate.providers.routes import router as providers_router
 from chatgate.runtime import Runtime
 from chatgate.sessions.routes import router as sessions_router
 from chatgate.system.routes import router as system_router
-from chatgate.ui.member_pages import router as member_ui_router
+from chatgate.ui.admin_pages import router as ui_admin_router
+from chatgate.ui.member_pages import router as ui_member_router
 from chatgate.ui.routes import ContentSecurityPolicy
 from chatgate.ui.routes import error_page as ui_error_page
 from chatgate.ui.routes import router as ui_router
@@ -82,7 +83,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(catalog_router)
     app.include_router(userkeys_router)
     app.include_router(ui_router)
-    app.include_router(member_ui_router)
+    app.include_router(ui_member_router)
+    app.include_router(ui_admin_router)
     app.mount("/ui/static", ui_static_files, name="ui-static")
     app.include_router(audit_router)
     app.include_router(usage_router)

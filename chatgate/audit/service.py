@@ -15,14 +15,26 @@ from chatgate.audit.schemas import AuditEntryOut, AuditPage
 from chatgate.authz.actor import Actor
 from chatgate.crypto.sealed import SealedSecret
 from chatgate.db.tables import AuditEntry
+from chatgate.errors import bad_request
 from chatgate.ids import new_id, utcnow
 from chatgate.store import audit as audit_store
 from chatgate.store.audit import AuditFilter, add_entry
+from chatgate.validation import has_control_characters
 
 REDACTED = "<redacted>"
 # A field named like a secret (api_key, user_token, …) but not a flag about one
 # (has_api_key, allow_user_api_key: a policy switch the audit log must show).
 _SECRET_FIELD = re.compile(r"^(?!has_|allow_)(?:.*_)?(?:api_key|key|secret|token|password)$")
+
+
+def _check_filter(where: AuditFilter) -> None:
+    """No stored target type or id holds a control character, and PostgreSQL text cannot
+    hold a NUL at all: such a filter is a mistake to name, not a query to send."""
+    for field, value in (("target_type", where.target_type), ("target_id", where.target_id)):
+        if value is not None and has_control_characters(value):
+            raise bad_request(
+                f"{field}_invalid", f"{field} must not contain control characters", field
+            )
 
 
 def redact(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -80,6 +92,7 @@ async def list_entries(
     limit: int,
 ) -> AuditPage:
     """A page of the log, newest first; the cursor carries ``where`` (SPEC §14)."""
+    _check_filter(where)
     filters = {
         "target_type": where.target_type,
         "target_id": where.target_id,

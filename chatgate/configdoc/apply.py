@@ -17,6 +17,12 @@ default, retention; by name.
 
 A failing item raises its service's error with ``detail.path`` naming the item (e.g.
 ``providers[1].base_url``); the transaction rolls back, so nothing is applied.
+
+Names and labels are compared in their stored form (``identities``). A model may bind to a
+provider the document declares disabled (§3 keeps such bindings, so exports hold them). A
+prune whose cascade would reach a model the document keeps is refused: the next apply would
+recreate it. A caller who may not write (an auditor planning) gets no secret comparison.
+Because a plan is this walk, it holds the apply lock while it runs.
 """
 
 from __future__ import annotations
@@ -30,13 +36,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatgate.authz import Actor
+from chatgate.authz import Actor, Permission
 from chatgate.chats.retention import get_retention_days, set_retention_days
+from chatgate.configdoc.identities import check_identities, normalized_document, pool_labels
 from chatgate.configdoc.schemas import (
     ChangeAction,
     ChangeKind,
     ConfigChange,
-    ConfigDocument,
     ConfigRequest,
     KeyEntry,
     ModelEntry,
@@ -48,6 +54,7 @@ from chatgate.db.sealed import provider_key_context
 from chatgate.db.tables import ModelConfig, ProviderConfig, ProviderKey
 from chatgate.errors import ApiError, bad_request
 from chatgate.models import service as model_service
+from chatgate.models.options import ModelOptions
 from chatgate.models.schemas import ModelCreate, ModelUpdate
 from chatgate.models.service import check_model_id, stored_options
 from chatgate.providers import key_pool
@@ -84,6 +91,8 @@ _KIND_ORDER: dict[str, int] = {
     "default_model": 2,
     "chat_retention_days": 3,
 }
+# An option's error names the option under the model's ``options``.
+_OPTION_PATHS = {name: f"options.{name}" for name in ModelOptions.model_fields}
 _WITHIN_PROVIDER = {"provider": 0, "provider_key": 1, "user_keys": 2}
 _ACTION_ORDER = {"delete": 0, "update": 1, "create": 2}
 
@@ -128,6 +137,14 @@ class _Walk:
     keyring: KeyRing
     request: ConfigRequest
     changes: list[ConfigChange] = field(default_factory=list)
+    # Providers the document declares disabled: its models may stay bound to them.
+    declared_disabled: set[str] = field(default_factory=set)
+
+    @property
+    def compare_secrets(self) -> bool:
+        """Whether given secrets are compared with stored ones (only for a caller who may
+        write: for anyone else a given secret of an existing key counts as absent)."""
+        return self.actor.can(Permission.ADMIN_WRITE)
 
     def note(
         self,
@@ -184,31 +201,6 @@ def _same_secret(keyring: KeyRing, key: ProviderKey, secret: str) -> bool:
     return hmac.compare_digest(stored.encode(), secret.encode())
 
 
-def _check_identities(document: ConfigDocument) -> None:
-    """Names (and labels within a provider) identify objects: each at most once."""
-    seen: set[str] = set()
-    for i, provider in enumerate(document.providers):
-        if provider.name in seen:
-            raise _located(_duplicate("name"), f"providers[{i}]", {})
-        seen.add(provider.name)
-        labels: set[str] = set()
-        for j, key in enumerate(provider.keys):
-            if key.label in labels:
-                raise _located(_duplicate("label"), f"providers[{i}].keys[{j}]", {})
-            labels.add(key.label)
-    models: set[str] = set()
-    for k, model in enumerate(document.models):
-        if model.name in models:
-            raise _located(_duplicate("name"), f"models[{k}]", {})
-        models.add(model.name)
-
-
-def _duplicate(field_name: str) -> ApiError:
-    return bad_request(
-        f"{field_name}_duplicate", f"this {field_name} appears twice in the document", field_name
-    )
-
-
 def _required_secret(key: KeyEntry, path: str) -> str:
     """The literal secret a key being stored needs (absent: 400 naming the key)."""
     if key.api_key is None:
@@ -244,9 +236,13 @@ async def _check_user_key_loss(walk: _Walk, doomed: list[ProviderConfig]) -> Non
 
 
 async def _walk(walk: _Walk) -> list[ConfigChange]:
-    session, document = walk.session, walk.request.document
+    session = walk.session
     await lock_config_apply(session)
-    _check_identities(document)
+    document = normalized_document(walk.request.document)
+    check_identities(document)
+    # The rest of the walk reads the document in its stored form.
+    walk.request = walk.request.model_copy(update={"document": document})
+    walk.declared_disabled = {p.name for p in document.providers if not p.enabled}
     stored = {row.name: row for row in await provider_store.list_providers(session)}
     wanted = {p.name for p in document.providers}
     doomed = (
@@ -275,9 +271,9 @@ async def _walk(walk: _Walk) -> list[ConfigChange]:
     if walk.request.prune:
         # Providers first: a model the document drops that was bound to a dropped provider
         # is listed as that delete's cascade, the way the API's delete reports it.
+        kept = {m.name: k for k, m in enumerate(document.models)}
         for doomed_row in doomed:
-            await _delete_provider(walk, doomed_row)
-        kept = {m.name for m in document.models}
+            await _delete_provider(walk, doomed_row, kept)
         live_now = sorted(await model_store.list_live_models(session), key=lambda m: m.name)
         for model_row in live_now:
             if model_row.name not in kept:
@@ -398,9 +394,10 @@ async def _update_provider(
             await _move_origin(walk, path, entry, row, update, pool, user_keys)
             return
 
-    by_label: dict[str, ProviderKey] = {}
-    for pool_key in pool:  # pool order: a repeated stored label matches its oldest key
-        by_label.setdefault(pool_key.label, pool_key)
+    # A key without a usable label of its own is matched by the one export gives it (and
+    # gets it for real below): applying an export never adds a second copy of a key.
+    identity = dict(zip((k.id for k in pool), pool_labels(pool), strict=True))
+    by_label = {identity[pool_key.id]: pool_key for pool_key in pool}
     matched: set[uuid.UUID] = set()
     early: list[tuple[str, KeyEntry, ProviderKey, ProviderKeyUpdate, list[str]]] = []
     late: list[tuple[str, KeyEntry, ProviderKey, ProviderKeyUpdate, list[str]]] = []
@@ -414,7 +411,12 @@ async def _update_provider(
         matched.add(stored_key.id)
         changed: list[str] = []
         body: dict[str, Any] = {}
-        if key.api_key is not None:
+        if stored_key.label != key.label:
+            changed.append("label")
+            body["label"] = key.label
+        # A caller who may not write plans without comparing secrets: otherwise an
+        # auditor could test guesses of a stored key against the plan's answer.
+        if key.api_key is not None and walk.compare_secrets:
             with at(key_path):
                 secret = normalize_api_key(key.api_key)
             if not _same_secret(walk.keyring, stored_key, secret):
@@ -449,9 +451,10 @@ async def _update_provider(
                         walk.session, walk.actor, walk.deployment, row.id, pool_key.id,
                         force=False,
                     )  # fmt: skip
+                label = identity[pool_key.id]
                 walk.note(
-                    "delete", "provider_key", f"{entry.name}/{pool_key.label}",
-                    f"key '{pool_key.label}' removed from provider '{entry.name}'",
+                    "delete", "provider_key", f"{entry.name}/{label}",
+                    f"key '{label}' removed from provider '{entry.name}'",
                     group=entry.name,
                 )  # fmt: skip
 
@@ -512,10 +515,10 @@ async def _move_origin(
         "update", "provider", entry.name,
         f"provider '{entry.name}': {', '.join(update)} changed", fields=list(update),
     )  # fmt: skip
-    for pool_key in pool:
+    for label in pool_labels(pool):
         walk.note(
-            "delete", "provider_key", f"{entry.name}/{pool_key.label}",
-            f"key '{pool_key.label}' removed: provider '{entry.name}' moved to another origin",
+            "delete", "provider_key", f"{entry.name}/{label}",
+            f"key '{label}' removed: provider '{entry.name}' moved to another origin",
             cascade=True, group=entry.name,
         )  # fmt: skip
     if user_keys:
@@ -533,12 +536,18 @@ async def _move_origin(
             walk.note(*_key_created(entry.name, key.label), group=entry.name)
 
 
-async def _delete_provider(walk: _Walk, row: ProviderConfig) -> None:
+async def _delete_provider(walk: _Walk, row: ProviderConfig, kept: Mapping[str, int]) -> None:
+    """Delete a pruned provider with its cascade. A cascade onto a model the document
+    keeps is refused: the next apply would recreate the model, so the document could
+    never settle (and plan, running this same walk, shows the same refusal)."""
     name = row.name
-    keys = [key.label for key in await provider_store.list_keys(walk.session, row.id)]
+    keys = pool_labels(await provider_store.list_keys(walk.session, row.id))
     user_keys = len(await provider_store.list_user_key_owners(walk.session, row.id))
     names = {m.id: m.name for m in await model_store.list_live_models(walk.session)}
     plan = await provider_service.delete_provider(walk.session, walk.actor, walk.deployment, row.id)
+    for model_id in plan.unbound:  # (a kept model is never bound to a pruned provider)
+        if names[model_id] in kept:
+            _refuse_pruned_model(names[model_id], kept[names[model_id]], row)
     walk.note("delete", "provider", name, f"provider '{name}' deleted")
     for label in keys:
         walk.note(
@@ -563,6 +572,18 @@ async def _delete_provider(walk: _Walk, row: ProviderConfig) -> None:
         )  # fmt: skip
 
 
+def _refuse_pruned_model(model: str, index: int, provider: ProviderConfig) -> None:
+    path = f"models[{index}]"
+    raise ApiError(
+        400,
+        "model_pruned",
+        f"{path}: model '{model}' would be soft-deleted by pruning provider "
+        f"'{provider.name}' (no usable {provider.family} provider config would be left): "
+        f"keep a provider config of family {provider.family} in the document or drop the model",
+        {"path": path, "provider": provider.name},
+    )
+
+
 # -- models --------------------------------------------------------------------------------
 
 
@@ -585,7 +606,10 @@ async def _put_model(
                 {"path": f"{path}.provider"},
             )
         provider_id = found
-    rename = {"provider_config_id": "provider"}
+    rename = {"provider_config_id": "provider", **_OPTION_PATHS}
+    # The document may bind a model to a provider it declares disabled: disabling keeps a
+    # config's models bound (SPEC §3), so an export holds such models and must replay.
+    declared_disabled = entry.provider in walk.declared_disabled
     if row is None:
         body = ModelCreate(
             family=entry.family,
@@ -599,7 +623,9 @@ async def _put_model(
             options=entry.options,
         )
         with at(path, rename):
-            await model_service.create_model(walk.session, walk.actor, body)
+            await model_service.create_model(
+                walk.session, walk.actor, body, allow_disabled_provider=declared_disabled
+            )
         walk.note("create", "model", entry.name, f"model '{entry.name}' created")
         return
     with at(path):
@@ -614,7 +640,7 @@ async def _put_model(
     update = {name: value for name, value in wanted.items() if getattr(row, name) != value}
     shown = list(update)
     if "options" in entry.model_fields_set:
-        with at(path):
+        with at(path, _OPTION_PATHS):
             if stored_options(entry.options) != (row.options or {}):
                 update["options"] = entry.options
                 shown.append("options")
@@ -626,7 +652,10 @@ async def _put_model(
     if not update:
         return
     with at(path, rename):
-        await model_service.update_model(walk.session, walk.actor, row.id, ModelUpdate(**update))
+        await model_service.update_model(
+            walk.session, walk.actor, row.id, ModelUpdate(**update),
+            allow_disabled_provider=declared_disabled,
+        )  # fmt: skip
     walk.note(
         "update", "model", entry.name, f"model '{entry.name}': {', '.join(shown)} changed",
         fields=shown,

@@ -61,8 +61,9 @@ _ERRORS = (
     (
         400,
         "A rule rejects an item (its own code, e.g. `base_url_invalid`, `api_key_required`, "
-        "`name_duplicate`); `detail.path` names the item, e.g. `providers[1].base_url`. "
-        "Nothing is applied.",
+        "`name_duplicate`, `label_required`, or `model_pruned`: pruning would soft-delete a "
+        "model the document keeps); `detail.path` names the item, e.g. "
+        "`providers[1].base_url`. Nothing is applied.",
     ),
     (
         409,
@@ -79,8 +80,10 @@ _ERRORS = (
     summary="Export the configuration",
     description="Provider configs with their key pools, model configs, the default model and "
     "chat retention, as one document that `POST /api/v1/config/apply` accepts. Secrets appear "
-    "only as references `env:CHATGATE_KEY_<PROVIDER>_<LABEL>`; deployment keys are not "
-    "exported.",
+    "only as references `env:CHATGATE_KEY_<PROVIDER>_<LABEL>` (a later key whose reference "
+    "would repeat an earlier one's gets `_2`, `_3` …); deployment keys are not exported. A key "
+    "stored without a label of its own (or with a repeated one) is exported as `key-1`, "
+    "`key-2` … in pool order; applying the export stores that label on it.",
 )
 async def export_config(ctx: Context = requires(Permission.ADMIN_READ)) -> ExportOut:
     return ExportOut(document=await ctx.read(export_document))
@@ -91,9 +94,13 @@ async def export_config(ctx: Context = requires(Permission.ADMIN_READ)) -> Expor
     response_model=ChangesOut,
     summary="Plan a configuration document",
     description="The changes `apply` would make, cascades included (models soft-deleted, "
-    "user keys removed, a new default), computed by the same code in a transaction that is "
-    "rolled back: nothing is stored. Secrets are compared with the stored ones inside the "
-    'server; a changed one shows as `fields: ["api_key"]`, never its value.',
+    "user keys removed, a new default), computed by the same code in a write transaction "
+    "that is rolled back: nothing is stored, but the plan holds the apply lock while it runs "
+    "(plans and applies run one after the other). For an admin, secrets are compared with "
+    'the stored ones inside the server; a changed one shows as `fields: ["api_key"]`, never '
+    "its value. For a caller who may not apply (an auditor) secrets are not compared at all: "
+    "a given `api_key` of an existing key counts as absent (keep), so a plan cannot test "
+    "guesses of a stored key.",
     responses=error_responses(*_ERRORS),
 )
 async def plan_config(

@@ -22,14 +22,17 @@ MAX_ITEMS = 1000
 
 
 class KeyEntry(RequestBody):
-    label: str = Field(max_length=100, description="Identifies the key within its provider.")
+    label: str = Field(
+        max_length=100,
+        description="Identifies the key within its provider (trimmed; must not be empty).",
+    )
     api_key: str | None = Field(
         default=None,
         max_length=_KEY,
         repr=False,
         description="The secret (plan/apply), or in an exported document the reference "
-        "`env:CHATGATE_KEY_<PROVIDER>_<LABEL>`. Absent: keep the stored secret (required "
-        "for a new key). Never echoed.",
+        "`env:CHATGATE_KEY_<PROVIDER>_<LABEL>` (`_2`, `_3` … when two keys would share "
+        "one). Absent: keep the stored secret (required for a new key). Never echoed.",
     )
     enabled: bool = Field(default=True, description="Whether the pool may use the key.")
 

@@ -116,10 +116,15 @@ def stored_options(options: ModelOptions | None) -> dict[str, Any]:
 
 
 async def _bind_target(
-    session: AsyncSession, raw_provider_config_id: str, family: str | None
+    session: AsyncSession,
+    raw_provider_config_id: str,
+    family: str | None,
+    *,
+    allow_disabled: bool = False,
 ) -> ProviderConfig:
     """The config to bind to, locked ``FOR SHARE`` and validated after the lock, in §4's
-    order: it exists, it is enabled, it is of the model's family."""
+    order: it exists, it is enabled (unless ``allow_disabled``), it is of the model's
+    family."""
     provider_config_id = _parse_uuid(raw_provider_config_id)
     provider = (
         None
@@ -130,7 +135,7 @@ async def _bind_target(
         raise bad_request(
             "provider_config_not_found", "the provider config does not exist", "provider_config_id"
         )
-    if not provider.enabled:
+    if not provider.enabled and not allow_disabled:
         raise bad_request(
             "provider_config_disabled", "the provider config is disabled", "provider_config_id"
         )
@@ -190,7 +195,16 @@ async def _make_default(session: AsyncSession, actor: Actor, row: ModelConfig) -
 # -- writes --------------------------------------------------------------------------------
 
 
-async def create_model(session: AsyncSession, actor: Actor, body: ModelCreate) -> ModelConfig:
+async def create_model(
+    session: AsyncSession,
+    actor: Actor,
+    body: ModelCreate,
+    *,
+    allow_disabled_provider: bool = False,
+) -> ModelConfig:
+    """``allow_disabled_provider``: configuration apply only, recreating a model bound to a
+    config its document declares disabled (a state §3 reaches by disabling after binding,
+    which a document cannot always replay: enabling may need a central key it lacks)."""
     await store.lock_model_configs(session)
     fields = body.model_fields_set
     family = parse_family(body.family) if body.family is not None else None
@@ -203,7 +217,9 @@ async def create_model(session: AsyncSession, actor: Actor, body: ModelCreate) -
 
     provider_config_id: uuid.UUID | None
     if body.provider_config_id is not None:
-        provider = await _bind_target(session, body.provider_config_id, family)
+        provider = await _bind_target(
+            session, body.provider_config_id, family, allow_disabled=allow_disabled_provider
+        )
         family, provider_config_id = provider.family, provider.id
     elif family is None:
         raise bad_request("family_required", "family or provider_config_id is required", "family")
@@ -259,8 +275,14 @@ async def list_models(session: AsyncSession) -> list[ModelConfig]:
 
 
 async def update_model(
-    session: AsyncSession, actor: Actor, model_id: uuid.UUID, body: ModelUpdate
+    session: AsyncSession,
+    actor: Actor,
+    model_id: uuid.UUID,
+    body: ModelUpdate,
+    *,
+    allow_disabled_provider: bool = False,
 ) -> ModelConfig:
+    """``allow_disabled_provider``: as for ``create_model`` (configuration apply only)."""
     fields = body.model_fields_set
     refuse_nulls(body, NOT_NULLABLE)
     await store.lock_model_configs(session)
@@ -293,7 +315,10 @@ async def update_model(
             await _require_binding_if_needed(session, family)
             provider_config_id = None
         else:
-            provider_config_id = (await _bind_target(session, body.provider_config_id, family)).id
+            target = await _bind_target(
+                session, body.provider_config_id, family, allow_disabled=allow_disabled_provider
+            )
+            provider_config_id = target.id
     elif family != row.family:
         provider_config_id = await _auto_bind(session, family)
 

@@ -57,11 +57,11 @@ def _parse_time(raw: str, field: str, *, end_of_day: bool = False) -> datetime |
             start = datetime.combine(day, time(), tzinfo=UTC)
             return start + timedelta(days=1) if end_of_day else start
         parsed = datetime.fromisoformat(raw)
-    except ValueError:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: a time beyond year 1 or 9999 in UTC
         raise bad_request(
             "time_invalid", f"{field} must be a date (YYYY-MM-DD) or an ISO 8601 time", field
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _parse_actor(raw: str) -> uuid.UUID | None:

@@ -19,6 +19,7 @@ from chatgate.authz.sessions import COOKIE_NAME, IDLE_TIMEOUT
 from chatgate.catalog import service as catalog_service
 from chatgate.errors import ApiError, uuid_or_404
 from chatgate.families import DISPLAY_NAMES, FAMILIES
+from chatgate.models import service as model_service
 from chatgate.providers import key_pool
 from chatgate.providers import service as provider_service
 from chatgate.providers.schemas import ProviderOut
@@ -130,7 +131,13 @@ async def providers_page(
         }
         for family in FAMILIES
     ]
-    return render_page(request, "providers.html", ctx.user, families=families)
+    return render_page(
+        request,
+        "providers.html",
+        ctx.user,
+        families=families,
+        can_manage=ctx.user.can(Permission.ADMIN_WRITE),
+    )
 
 
 async def _key_health(ctx: Context, providers: list[ProviderOut]) -> dict[uuid.UUID, list[str]]:
@@ -179,6 +186,7 @@ async def models_page(
             raise ApiError(404, "not_found", "user not found")
         viewed = Actor(user_id=match.id, role=Role(match.role), username=match.username)
     models = await ctx.read(catalog_service.list_my_models, viewed, ctx.runtime.deployment)
+    configs = await _model_configs(ctx) if viewer.can(Permission.ADMIN_READ) else []
     return render_page(
         request,
         "models.html",
@@ -187,4 +195,27 @@ async def models_page(
         users=users,
         viewed_id=viewed.user_id,
         viewed_name="you" if viewed is viewer else f"{viewed.username} ({viewed.role})",
+        configs=configs,
+        can_manage=viewer.can(Permission.ADMIN_WRITE),
     )
+
+
+async def _model_configs(ctx: Context) -> list[dict[str, Any]]:
+    """Every live model config with the name of the provider config it is bound to."""
+    providers = await ctx.read(provider_service.list_providers, ctx.runtime.deployment)
+    names = {p.id: p.name for p in providers if p.id is not None}
+    return [
+        {
+            "id": model.id,
+            "name": model.name,
+            "display_name": model.display_name,
+            "family": model.family,
+            "model": model.model,
+            "enabled": model.enabled,
+            "is_default": model.is_default,
+            "bound_to": names.get(model.provider_config_id)
+            if model.provider_config_id is not None
+            else None,
+        }
+        for model in await ctx.read(model_service.list_models)
+    ]

@@ -222,3 +222,12 @@ async def test_bad_filter_values_are_422_naming_the_parameter(env: Env) -> None:
         )
         assert response.status_code == 422
         assert response.json()["detail"][0]["field"] == next(iter(params))
+
+
+async def test_a_control_character_in_a_target_filter_is_400_naming_it(env: Env) -> None:
+    for field in ("target_type", "target_id"):
+        response = await env.client.get(
+            "/api/v1/audit-log", params={field: "provider\x00"}, headers=env.auth(env.owner_token)
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["code"] == f"{field}_invalid"

@@ -34,7 +34,7 @@ async def test_an_admin_signs_in_and_sees_providers_and_models(
     assert csp.startswith("default-src 'self'")
 
     await sign_in(page, env.owner_token)
-    assert await page.get_by_role("cell", name="chat").count() == 1
+    assert await page.locator("tr[data-model='chat']").get_by_role("cell", name="chat").count() == 1
     assert await page.locator("tr[data-model='chat']").get_by_text("available").is_visible()
 
     await page.get_by_role("link", name="Providers").click()

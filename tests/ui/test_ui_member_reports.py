@@ -200,3 +200,17 @@ async def test_the_usage_page_without_traffic_says_so(
     wide = await page.evaluate("document.documentElement.scrollWidth")
     assert wide <= 390
     await screenshot(page, "usage-empty-phone")
+
+
+async def test_audit_filters_at_the_calendars_edges_are_400_pages_not_errors(env: Env) -> None:
+    """A mistyped year must not overflow the date arithmetic into a 500."""
+    for params in (
+        {"until": "9999-12-31"},
+        {"since": "0001-01-01T00:00:00+05:00"},
+        {"target_id": "abc\x00"},
+    ):
+        response = await env.client.get(
+            "/ui/audit", params=params, headers=env.auth(env.owner_token)
+        )
+        assert response.status_code == 400, (params, response.status_code)
+        assert "text/html" in response.headers["content-type"]
