@@ -1,6 +1,8 @@
-"""``chatgate``: serve, migrate, and the commands that work on the database directly.
+"""``chatgate``: serve, migrate, the commands that work on the database directly, and the
+commands over a running server (``chatgate.cli.server_commands``, built on the SDK).
 
-Exit codes: 0 ok, 1 server or unexpected error, 2 usage error, 3 not found, 4 conflict.
+Exit codes: 0 ok, 1 server or unexpected error, 2 usage error, 3 not found, 4 conflict;
+``config plan`` 5 when there are changes.
 """
 
 from __future__ import annotations
@@ -8,77 +10,105 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import secrets
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from importlib.metadata import version as package_version
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatgate.authz import Actor, is_role_name
-from chatgate.chats import retention
-from chatgate.crypto import KeyRing, KeyRingError
-from chatgate.crypto.keyring import key_digest
-from chatgate.db import migrate
-from chatgate.db.engine import Database
-from chatgate.encryption import registry
-from chatgate.errors import ApiError
-from chatgate.ids import utcnow
-from chatgate.logs import configure_logging
-from chatgate.serving import ServedApp, stop_signals_end_normally
-from chatgate.settings import Settings, SettingsError, load_settings, parse_workers
-from chatgate.startup import StartupError, build_runtime, load_keyring
-from chatgate.store import users as user_store
-from chatgate.users import service as user_service
-from chatgate.users.schemas import TokenCreate, UserCreate
+from chatgate.cli.output import (
+    EXIT_CONFLICT,
+    EXIT_ERROR,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    emit,
+    fail,
+    use_json,
+)
+from chatgate.cli.remote import JsonOption
+from chatgate.cli.server_commands import activity as server_activity
+from chatgate.cli.server_commands import config as server_config
+from chatgate.cli.server_commands import models as server_models
+from chatgate.cli.server_commands import providers as server_providers
+from chatgate.cli.server_commands import users as server_users
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from chatgate.chats import retention
+    from chatgate.crypto import KeyRing
+    from chatgate.db.engine import Database
+    from chatgate.encryption import registry
+    from chatgate.settings import Settings
+
+# The commands below that work on the database import the server's modules when they run:
+# the commands over a server (chatgate.cli.server_commands) should not pay for loading the
+# database layer and the web framework.
 
 T = TypeVar("T")
 B = TypeVar("B", bound=BaseModel)
 
 app = typer.Typer(
-    help="chatgate: a self-hosted gateway to large language models.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="chatgate: a self-hosted gateway to large language models.",
+    no_args_is_help=True,
 )
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-users_app = typer.Typer(help="Users (works on the database directly).", no_args_is_help=True)
-tokens_app = typer.Typer(help="API tokens (works on the database directly).", no_args_is_help=True)
-keys_app = typer.Typer(help="Encryption keys for secrets at rest.", no_args_is_help=True)
-chats_app = typer.Typer(help="Chats (works on the database directly).", no_args_is_help=True)
+db_app = typer.Typer(rich_markup_mode=None, help="Database maintenance.", no_args_is_help=True)
+users_app = typer.Typer(
+    rich_markup_mode=None,
+    help="Users: `create` works on the database directly, the rest talk to a server.",
+    no_args_is_help=True,
+)
+tokens_app = typer.Typer(
+    rich_markup_mode=None,
+    help="API tokens: `create` works on the database directly, the rest talk to a server.",
+    no_args_is_help=True,
+)
+keys_app = typer.Typer(
+    rich_markup_mode=None, help="Encryption keys for secrets at rest.", no_args_is_help=True
+)
+chats_app = typer.Typer(
+    rich_markup_mode=None, help="Chats (works on the database directly).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(keys_app, name="keys")
 app.add_typer(chats_app, name="chats")
+# Commands over a running server (chatgate.client).
+app.add_typer(server_providers.app, name="providers")
+app.add_typer(server_models.app, name="models")
+app.add_typer(server_config.app, name="config")
+server_users.register(users_app, tokens_app)
+server_activity.register(app)
 
-EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 1, 2, 3, 4
 # In-flight requests (streams included) get this long to finish after a stop signal.
 GRACEFUL_SHUTDOWN_S = 30
-_state: dict[str, Any] = {"json": False}
+
+
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(f"chatgate {package_version('chatgate')}")
+        raise typer.Exit(EXIT_OK)
 
 
 @app.callback()
 def _global(
-    json_output: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    json_output: JsonOption = False,
+    _version_flag: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_version, is_eager=True
+    ),
 ) -> None:
-    _state["json"] = json_output
+    use_json(json_output)
 
 
-def _fail(message: str, code: int) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _emit(human: str, data: dict[str, Any]) -> None:
-    typer.echo(json.dumps(data, default=_json_value) if _state["json"] else human)
-
-
-def _json_value(value: Any) -> Any:
-    # Timestamps as ISO 8601, as the API writes them.
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+_fail = fail
+_emit = emit
 
 
 def _body(model: type[B], **values: Any) -> B:
@@ -96,6 +126,8 @@ def _body(model: type[B], **values: Any) -> B:
 def _settings() -> Settings:
     """The environment's settings, or exit 2 with one line naming the variable — before
     anything touches the database."""
+    from chatgate.settings import SettingsError, load_settings
+
     try:
         return load_settings()
     except SettingsError as error:
@@ -104,6 +136,12 @@ def _settings() -> Settings:
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from chatgate.crypto import KeyRingError
+    from chatgate.errors import ApiError
+    from chatgate.startup import StartupError
+
     try:
         return asyncio.run(coro)
     except (StartupError, KeyRingError) as error:
@@ -120,6 +158,10 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 async def _with_db(work: Callable[[Database], Awaitable[T]]) -> T:
+    from chatgate.db import migrate
+    from chatgate.db.engine import Database
+    from chatgate.startup import load_keyring
+
     settings = _settings()
     load_keyring(settings)  # the key file must exist before anything is written
     await migrate.upgrade(settings.database_url)
@@ -141,6 +183,10 @@ def serve(
     ),
 ) -> None:
     """Run the server (applies pending migrations first, under a lock)."""
+    from chatgate.logs import configure_logging
+    from chatgate.serving import stop_signals_end_normally
+    from chatgate.settings import parse_workers
+
     settings = _settings()
     if workers is not None:
         try:
@@ -164,6 +210,8 @@ def serve(
 async def _prepare_database(settings: Settings, *, run_migrations: bool) -> str | None:
     """Migrations, key registry and the first owner, once for every worker; the engine is
     disposed of before serving (its connections belong to this short-lived event loop)."""
+    from chatgate.startup import build_runtime
+
     runtime, token = await build_runtime(settings, run_migrations=run_migrations)
     await runtime.db.dispose()
     return token
@@ -172,6 +220,8 @@ async def _prepare_database(settings: Settings, *, run_migrations: bool) -> str 
 def _serve(settings: Settings) -> bool:
     """Serve until stopped; False when the server could not start (uvicorn logged why)."""
     import uvicorn
+
+    from chatgate.serving import ServedApp
 
     host, port = settings.listen_host_port
     count = settings.worker_count
@@ -265,8 +315,11 @@ def _announce_listening(sock: socket.socket, suffix: str = "") -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
+def db_upgrade(json_output: JsonOption = False) -> None:
     """Apply pending migrations and exit."""
+    from chatgate.db import migrate
+
+    use_json(json_output)
     settings = _settings()
     _run(migrate.upgrade(settings.database_url))
     _emit(f"database at revision {migrate.head_revision()}", {"revision": migrate.head_revision()})
@@ -279,8 +332,14 @@ def users_create(
         "member", "--role", help="owner (first user only), admin, auditor or member"
     ),
     display_name: str = typer.Option("", "--display-name"),
+    json_output: JsonOption = False,
 ) -> None:
     """Create a user. The first user created becomes the owner."""
+    from chatgate.authz import Actor, is_role_name
+    from chatgate.users import service as user_service
+    from chatgate.users.schemas import UserCreate
+
+    use_json(json_output)
     if not is_role_name(role):
         _fail("--role must be one of owner, admin, auditor, member", EXIT_USAGE)
     body = _body(UserCreate, username=username, role=role, display_name=display_name)
@@ -301,8 +360,16 @@ def tokens_create(
     username: str,
     name: str = typer.Option("cli", "--name"),
     expires_in_days: int | None = typer.Option(None, "--expires-in-days", min=1, max=3650),
+    json_output: JsonOption = False,
 ) -> None:
     """Create a token for USERNAME and print it (shown once)."""
+    from chatgate.authz import Actor
+    from chatgate.errors import ApiError
+    from chatgate.store import users as user_store
+    from chatgate.users import service as user_service
+    from chatgate.users.schemas import TokenCreate
+
+    use_json(json_output)
     body = _body(TokenCreate, name=name, expires_in_days=expires_in_days)
 
     async def work(db: Database) -> dict[str, Any]:
@@ -327,8 +394,11 @@ def tokens_create(
 
 
 @keys_app.command("status")
-def keys_status() -> None:
+def keys_status(json_output: JsonOption = False) -> None:
     """Count sealed secrets per encryption-key digest."""
+    from chatgate.encryption import registry
+
+    use_json(json_output)
 
     async def work(db: Database) -> dict[str, Any]:
         async def tx(session: AsyncSession) -> dict[str, Any]:
@@ -361,6 +431,8 @@ def keys_status() -> None:
 
 
 def _keyring(settings: Settings) -> KeyRing:
+    from chatgate.startup import StartupError, load_keyring
+
     try:
         return load_keyring(settings)
     except StartupError as error:
@@ -369,15 +441,21 @@ def _keyring(settings: Settings) -> KeyRing:
 
 
 @keys_app.command("generate")
-def keys_generate() -> None:
+def keys_generate(json_output: JsonOption = False) -> None:
     """Print a new random encryption key (base64, 32 bytes) for CHATGATE_ENCRYPTION_KEYS."""
+    from chatgate.crypto.keyring import key_digest
+
+    use_json(json_output)
     key = base64.b64encode(secrets.token_bytes(32)).decode()
     _emit(key, {"key": key, "digest": key_digest(base64.b64decode(key))})
 
 
 @keys_app.command("rotate")
-def keys_rotate() -> None:
+def keys_rotate(json_output: JsonOption = False) -> None:
     """Re-seal every secret with the primary key and revoke every other digest (online)."""
+    from chatgate.encryption import registry
+
+    use_json(json_output)
     settings = _settings()
 
     keyring = _keyring(settings)
@@ -408,8 +486,13 @@ def keys_rotate() -> None:
 
 
 @chats_app.command("purge")
-def chats_purge() -> None:
+def chats_purge(json_output: JsonOption = False) -> None:
     """Delete archived chats older than the retention window now (one pass, audited)."""
+    from chatgate.authz import Actor
+    from chatgate.chats import retention
+    from chatgate.ids import utcnow
+
+    use_json(json_output)
 
     async def work(db: Database) -> retention.PurgeResult:
         now = utcnow()

@@ -71,6 +71,7 @@ DOMAIN_PACKAGES = frozenset(
         "cascade",
         "catalog",
         "chats",
+        "client",
         "configdoc",
         "crypto",
         "db",
