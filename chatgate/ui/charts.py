@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 WIDTH = 640
 HEIGHT = 240
-# Room for the y labels on the left and the day labels below.
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
+# Room for the y labels on the left, the day labels below and half the last day label (it
+# is centred on the last point) on the right.
+LEFT, RIGHT, TOP, BOTTOM = 48, 24, 12, 28
 # Series beyond this many are summed into one "other" line, so the colours stay distinct.
 MAX_SERIES = 6
 Y_TICKS = 4

@@ -9,9 +9,11 @@ from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
 from chatgate.authz import Actor, Permission
+from chatgate.ui.wording import unavailable_sentence
 
 # Autoescaping is on for .html templates (Starlette's environment): names show as text.
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals["unavailable_sentence"] = unavailable_sentence
 
 
 def render_page(

@@ -4,10 +4,14 @@ availability for a chosen member; names render as text; nothing but chatgate's o
 
 from __future__ import annotations
 
+from typing import get_args
+
 from playwright.async_api import Browser
 
+from chatgate.resolve import UnavailableReason
+from chatgate.ui.wording import UNAVAILABLE_SENTENCES
 from tests.support.helpers import Env, add_model, add_provider
-from tests.ui.conftest import open_page, sign_in
+from tests.ui.conftest import open_page, screenshot, sign_in
 
 
 async def test_an_admin_signs_in_and_sees_providers_and_models(
@@ -25,6 +29,15 @@ async def test_an_admin_signs_in_and_sees_providers_and_models(
         allow_central_api_key_fallback=True,
     )
     await add_model(env, provider_config_id=provider["id"], model="gpt-up", name="chat")
+    own_keys_only = await add_provider(
+        env,
+        family="anthropic",
+        name="claude-own",
+        base_url="http://127.0.0.1:9",
+        central_api_key_enabled=False,
+        allow_user_api_key=True,
+    )
+    await add_model(env, provider_config_id=own_keys_only["id"], model="claude-up", name="claude")
     await env.new_user("mia")
     page, elsewhere = await open_page(browser, live)
     response = await page.goto("/ui/providers")
@@ -54,6 +67,10 @@ async def test_an_admin_signs_in_and_sees_providers_and_models(
     await page.wait_for_url("**/ui/models?as=*")
     assert await page.get_by_text("As seen by mia (member).").is_visible()
     assert await page.locator("tr[data-model='chat']").get_by_text("available").is_visible()
+    # Not available to her until she stores a key of her own, and the page says why.
+    claude = page.locator("tr[data-model='claude']")
+    assert await claude.get_by_text("Needs the member's own key (My keys).").is_visible()
+    await screenshot(page, "model-availability-for-a-member")
 
     await page.get_by_role("button", name="Sign out").click()
     await page.wait_for_url("**/ui/sign-in")
@@ -94,3 +111,7 @@ async def test_pages_work_with_the_keyboard_on_a_phone_sized_screen(
     await page.wait_for_url("**/ui/models")
     wide = await page.evaluate("document.documentElement.scrollWidth")
     assert wide <= 390  # nothing forces sideways scrolling
+
+
+def test_every_unavailable_reason_is_said_in_words() -> None:
+    assert set(UNAVAILABLE_SENTENCES) == set(get_args(UnavailableReason))
