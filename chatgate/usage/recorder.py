@@ -56,6 +56,9 @@ class UsageRecorder:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # One flush at a time: a caller that flushes while the background task is writing
+        # waits for that write, so "flushed" means every row recorded so far is stored.
+        self._flushing = asyncio.Lock()
         self.dropped = 0
         self.written = 0
         self._on_drop = on_drop
@@ -84,6 +87,10 @@ class UsageRecorder:
         await self.flush()
 
     async def flush(self) -> None:
+        async with self._flushing:
+            await self._write_queued()
+
+    async def _write_queued(self) -> None:
         while self._queue:
             batch = [self._queue.popleft() for _ in range(min(FLUSH_BATCH, len(self._queue)))]
             rows = [{"id": new_id(), **row._asdict()} for row in batch]

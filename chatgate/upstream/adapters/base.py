@@ -79,7 +79,9 @@ class Adapter(Protocol):
         ...
 
     def parse_usage(self, body: bytes) -> Usage | None:
-        """Token counts from a 2xx non-streaming upstream body (the family's own shape)."""
+        """Token counts from a 2xx non-streaming upstream body (the family's own shape).
+        Families that relay the body unparsed raise :class:`UpstreamProtocolError` here
+        when it is not a JSON object."""
         ...
 
     def stream_translator(

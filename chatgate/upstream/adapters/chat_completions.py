@@ -18,10 +18,10 @@ from chatgate.upstream.adapters.base import (
     Target,
     Usage,
     get_request,
+    load_json_object,
     loads_or_none,
     post_json,
     usage_from_openai,
-    usage_in_body,
 )
 from chatgate.upstream.http import HttpRequest
 from chatgate.upstream.sse import last_event_end, split_events
@@ -80,7 +80,9 @@ class ChatCompletionsAdapter:
         return body
 
     def parse_usage(self, body: bytes) -> Usage | None:
-        return usage_in_body(body, "usage", usage_from_openai)
+        # The body is relayed unparsed, so this one parse is also what stops a 2xx that is
+        # not a JSON object from reaching the client as a "successful" answer (502 instead).
+        return usage_from_openai(load_json_object(body, self.family).get("usage"))
 
     def stream_translator(
         self, *, public_model: str, client_wants_usage: bool, api_key: str = ""
