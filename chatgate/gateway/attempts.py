@@ -33,6 +33,7 @@ from chatgate.upstream.adapters.base import (
     StreamTranslator,
     Target,
     extract_error_message,
+    redact_body,
 )
 from chatgate.upstream.errors import (
     UnsupportedParameter,
@@ -288,6 +289,7 @@ class AttemptLoop:
             await stack.aclose()
         try:
             out = self.adapter.translate_response(status, raw, public_model=self.model.name)
+            out = redact_body(out, plan.api_key)
             usage = self.adapter.parse_usage(raw)
         except UpstreamError:
             record.done(status, "protocol")

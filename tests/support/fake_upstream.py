@@ -17,13 +17,15 @@ body after K chunks until ``release`` is set, ``drop_after`` aborts the connecti
 K chunks. A client disconnect cancels the handler and sets ``fake.disconnected``.
 Harsher faults: ``reset`` aborts the connection before any response head, ``drip_s``
 paces body chunks (a slow upstream), ``endless`` repeats a piece after the body forever
-(a response that never ends). ``fake.open_connections`` counts the sockets the fake holds
+(a response that never ends), ``echo_key`` puts the key it received into its answer (a
+careless upstream, for redaction tests). ``fake.open_connections`` counts the sockets the fake holds
 open, so a test can check that the gateway let go of its connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections import deque
 from dataclasses import dataclass, field
@@ -68,6 +70,7 @@ class Script:
     reset: bool = False  # abort the connection before sending any response head
     drip_s: float = 0.0  # pause before each body chunk after the first (a slow upstream)
     endless: bytes | None = None  # after the body, send this piece again and again, forever
+    echo_key: bool = False  # append the key the request carried to `text` and `error_message`
     times: int = 1
 
 
@@ -211,6 +214,11 @@ class FakeUpstream:
             assert request.transport is not None
             request.transport.abort()
             return web.Response()  # never sent: the connection is gone
+        if script.echo_key:
+            key = record.api_key or ""
+            script = dataclasses.replace(
+                script, text=f"{script.text} {key}", error_message=f"{script.error_message} {key}"
+            )
         protocol = _protocol_of(record.path)
         headers = dict(script.headers)
         if script.retry_after is not None:

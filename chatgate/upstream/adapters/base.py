@@ -114,6 +114,16 @@ def extract_error_message(status: int, body: bytes, api_key: str) -> str:
     return redact_and_cap(message, api_key)
 
 
+def redact_body(body: bytes, api_key: str) -> bytes:
+    """``body`` with every occurrence of the attempt's key replaced: an upstream that
+    echoes the key it received (in an answer's text, say) must not hand it to the client
+    or to storage. One substring search when there is nothing to replace."""
+    if not api_key:
+        return body
+    key = api_key.encode()
+    return body.replace(key, REDACTED.encode()) if key in body else body
+
+
 def redact_and_cap(message: str, api_key: str) -> str:
     # Redact before truncating, so a key cut at the limit cannot survive in part.
     if api_key:
@@ -290,12 +300,14 @@ class TranslatingStream:
     def feed(self, chunk: bytes) -> bytes:
         if self._closed:
             return b""
-        return self._handle(self._decoder.feed(chunk))
+        # Translated text is re-encoded, so the key is looked for in what goes out: an
+        # upstream that echoes the key in its answer must not hand it to the client.
+        return redact_body(self._handle(self._decoder.feed(chunk)), self._api_key)
 
     def finish(self) -> bytes:
         if self._closed:
             return b""
-        out = self._handle(self._decoder.flush())
+        out = redact_body(self._handle(self._decoder.flush()), self._api_key)
         if self._closed or not self.finished_ok:
             return out
         self._closed = True
@@ -303,7 +315,7 @@ class TranslatingStream:
         if self._wants_usage and self.usage is not None:
             tail.append(self._writer.usage(self.usage))
         tail.append(DONE_EVENT)
-        return b"".join(tail)
+        return redact_body(b"".join(tail), self._api_key)
 
     def _handle(self, events: list[tuple[str, bytes]]) -> bytes:
         raise NotImplementedError
