@@ -19,6 +19,7 @@ from typing import NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.engine import Database
+from chatgate.errors import DatabaseUnavailableError
 from chatgate.ids import new_id
 from chatgate.store.usage import insert_usage_rows
 
@@ -101,8 +102,23 @@ class UsageRecorder:
             try:
                 await self._db.write(write, notify=False)
                 self.written += len(rows)
+            except DatabaseUnavailableError:
+                # Keep the rows for the next flush: an outage loses no usage as long as the
+                # queue has room (what does not fit is dropped and counted, as always).
+                self._requeue(batch)
+                log.warning("usage flush: the database cannot be reached; %d rows kept", len(batch))
+                return
             except Exception as error:  # keep serving; the rows are lost, say so
                 log.error("usage flush failed (%s); %d rows lost", type(error).__name__, len(rows))
+
+    def _requeue(self, batch: list[UsageRow]) -> None:
+        room = max(0, self._limit - len(self._queue))
+        kept = batch[:room]
+        self._queue.extendleft(reversed(kept))
+        for _ in range(len(batch) - len(kept)):
+            self.dropped += 1
+            if self._on_drop is not None:
+                self._on_drop()
 
     async def _run(self) -> None:
         while not self._stopping:
