@@ -9,6 +9,7 @@ connection, refuses new ones for a while, then forwards again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from typing import Any
 
@@ -18,7 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from chatgate.db.engine import Database
-from chatgate.db.tables import AuditEntry, ProviderConfig, UsageEvent
+from chatgate.db.migrate import current_revision, head_revision
+from chatgate.db.tables import AuditEntry, ModelConfig, ProviderConfig, UsageEvent
 from tests.cli.serving import serving
 from tests.cli.test_serve_as_deployed import configure, deployed_environ
 from tests.support.fake_upstream import FakeUpstream
@@ -150,3 +152,149 @@ async def test_a_postgresql_outage_fails_clearly_and_recovers_by_itself(
     assert audited == len(names)
     # Usage recorded during the outage was kept and written once the database was back.
     assert usage == traffic.gateway_ok
+
+
+# -- kill -9 during writes --------------------------------------------------------------
+
+# Successful config writes to wait for before the kill: the kill lands mid-traffic.
+WRITES_BEFORE_KILL = 12
+
+
+class WriteTraffic(Traffic):
+    """Config writes (create a provider, bind a model, delete every third provider with
+    its cascade) and gateway calls, until stopped; remembers what was acknowledged."""
+
+    def __init__(self, client: httpx.AsyncClient, token: str) -> None:
+        super().__init__(client, token)
+        self.acknowledged_models: list[str] = []
+        self.deleted: list[str] = []
+        self.writes = 0
+
+    async def config_writes(self) -> None:
+        while True:
+            response = await self.create_provider()
+            if response.status_code != 201:
+                continue
+            provider = response.json()
+            self.writes += 1
+            model = await self.client.post(
+                "/api/v1/models",
+                json={
+                    "provider_config_id": provider["id"],
+                    "model": "up",
+                    "name": f"m-{provider['name']}",
+                    "context_limit": 8192,
+                    "is_default": True,
+                },
+                headers=self.auth,
+            )
+            if model.status_code == 201:
+                self.acknowledged_models.append(model.json()["name"])
+                self.writes += 1
+            if self.serial % 3 == 0:
+                deleted = await self.client.delete(
+                    f"/api/v1/providers/{provider['id']}", headers=self.auth
+                )
+                if deleted.status_code == 204:
+                    self.deleted.append(provider["name"])
+                    self.writes += 1
+
+    async def chatting(self) -> None:
+        while True:
+            await self.ask()
+
+
+async def _until_killed(work: Any) -> None:
+    """Run ``work`` until the server is gone (its connection errors end it)."""
+    with contextlib.suppress(httpx.TransportError):
+        await work()
+
+
+async def test_kill_9_during_config_writes_and_usage_flushes_leaves_a_consistent_database(
+    scratch_database_url: str,
+) -> None:
+    async with FakeUpstream() as fake:
+        environ = deployed_environ(scratch_database_url)
+        async with serving(environ) as served:
+            [token] = served.printed_tokens
+            await configure(served, token, fake.url + "/v1", KEY)
+            async with httpx.AsyncClient(base_url=served.base_url, timeout=30) as client:
+                traffic = WriteTraffic(client, token)
+                workers = [
+                    asyncio.create_task(_until_killed(traffic.config_writes)),
+                    *(asyncio.create_task(_until_killed(traffic.chatting)) for _ in range(3)),
+                ]
+
+                async def busy() -> bool:
+                    return traffic.writes >= WRITES_BEFORE_KILL
+
+                await eventually(busy, timeout=60, what="config writes under way")
+                served.process.kill()  # SIGKILL: no shutdown, no drain
+                await asyncio.gather(*workers)
+            # -9 (asyncio may report 255 when it lost track of the child): not a clean exit.
+            assert await served.stop() != 0
+
+        # The database as the killed process left it.
+        await _assert_consistent(scratch_database_url, traffic)
+
+        # A new server starts on it (migrations at head: readyz is ready) and serves.
+        async with serving(environ) as again:
+            async with httpx.AsyncClient(base_url=again.base_url, timeout=30) as client:
+                ready = await client.get("/readyz")
+                assert ready.status_code == 200, ready.text
+                listed = await client.get(
+                    "/api/v1/providers", headers={"authorization": f"Bearer {token}"}
+                )
+                assert listed.status_code == 200
+            assert await again.stop(signal.SIGTERM) == 0
+
+
+async def _assert_consistent(database_url: str, traffic: WriteTraffic) -> None:
+    db = Database(database_url)
+
+    async def read(session: Any) -> dict[str, Any]:
+        providers = {
+            row.id: row.name for row in (await session.execute(select(ProviderConfig))).scalars()
+        }
+        models = list((await session.execute(select(ModelConfig))).scalars())
+        audited = set(
+            (
+                await session.execute(
+                    select(AuditEntry.target_id).where(
+                        AuditEntry.action == "provider_config.create"
+                    )
+                )
+            ).scalars()
+        )
+        usage = list((await session.execute(select(UsageEvent))).scalars())
+        revision = await current_revision(session)
+        return {
+            "providers": providers,
+            "models": models,
+            "audited": {str(target) for target in audited},
+            "usage": usage,
+            "revision": revision,
+        }
+
+    try:
+        state = await db.read(read)
+    finally:
+        await db.dispose()
+    assert state["revision"] == head_revision()
+    names = set(state["providers"].values())
+    # Every acknowledged write survived; nothing acknowledged as deleted came back.
+    assert set(traffic.created) - set(traffic.deleted) <= names
+    assert not set(traffic.deleted) & names
+    # Every provider row was written whole, with its audit row (one transaction).
+    assert {str(pid) for pid in state["providers"]} <= state["audited"]
+    live = [m for m in state["models"] if not m.deleted]
+    assert {m.name for m in live} >= set(traffic.acknowledged_models) - {
+        f"m-{name}" for name in traffic.deleted
+    }
+    # Live models are bound to providers that exist (the cascade was whole), and exactly
+    # one of them is the default.
+    assert all(m.provider_config_id in state["providers"] for m in live if m.provider_config_id)
+    assert sum(m.is_default for m in live) == 1
+    # Usage rows are whole; at most the unflushed last second of them is lost.
+    assert all(r.request_id and r.attempt >= 0 and r.status is not None for r in state["usage"])
+    assert len(state["usage"]) <= traffic.gateway_ok
