@@ -84,7 +84,9 @@ async def home(_ctx: Context = requires(Permission.PUBLIC)) -> Response:
 
 
 @router.get("/sign-in")
-async def sign_in_page(request: Request, _ctx: Context = requires(Permission.PUBLIC)) -> Response:
+async def sign_in_page(
+    request: Request, _ctx: Context = requires(Permission.PUBLIC)
+) -> Response:
     return render_page(request, "sign_in.html", None, message=None)
 
 
