@@ -129,6 +129,27 @@ async def test_a_postgresql_outage_fails_clearly_and_recovers_by_itself(
                 assert {r.status_code for r in after} <= {200, 201}, [
                     r.text for r in after if r.status_code >= 300
                 ]
+
+                # A change committed just before an outage: the gateway must load it before
+                # answering, so until the database is back it says so (503), never stale.
+                models = await client.get("/api/v1/models", headers=traffic.auth)
+                [chat] = [m for m in models.json() if m["name"] == "chat"]
+                renamed = await client.patch(
+                    f"/api/v1/models/{chat['id']}",
+                    json={"display_name": "Chat"},
+                    headers=traffic.auth,
+                )
+                assert renamed.status_code == 200
+                proxy.cut()
+                stale = await traffic.ask()
+                assert stale.status_code == 503
+                assert stale.json()["error"]["code"] == "database_unavailable"
+                proxy.restore()
+
+                async def answers() -> bool:
+                    return (await traffic.ask()).status_code == 200
+
+                await eventually(answers, timeout=30, what="the gateway to answer again")
             assert await served.stop(signal.SIGTERM) == 0
 
     db = Database(scratch_database_url)
