@@ -197,6 +197,10 @@ async def _gateway(sweep: Sweep, fake: FakeUpstream) -> None:
     await sweep.call(
         "POST", f"/api/v1/chats/{sweep.ids['chat_id']}/messages", member, json={"content": "hi"}
     )
+    # A web sign-in: the session cookie must be a session of its own, not the token.
+    signed_in = await sweep.call("POST", "/api/v1/sessions", None, json={"token": member})
+    assert signed_in.status_code == 204
+    assert signed_in.cookies
     # Connection tests return the upstream's message: the key must be cut out of it.
     fake.script(echo_key=True, status=401)
     await sweep.call("POST", f"/api/v1/providers/{sweep.ids['provider_id']}/test", sweep.owner)
