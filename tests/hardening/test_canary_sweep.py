@@ -45,7 +45,16 @@ def _core(secret: str) -> str:
 
 KEYS = {
     role: _canary(role)
-    for role in ("central", "central2", "translated", "user", "deployment", "unsaved", "rejected")
+    for role in (
+        "central",
+        "central2",
+        "translated",
+        "replaced",
+        "user",
+        "deployment",
+        "unsaved",
+        "rejected",
+    )
 }
 CONCURRENT_CALLS = 8
 UUID_PARAM = re.compile(r"\{(\w+)\}")
@@ -151,6 +160,7 @@ async def _configure(sweep: Sweep, fake: FakeUpstream) -> None:
         "model_id": models["pooled"]["id"],
         "model": "pooled",
         "chat_id": chat["id"],
+        "translated_id": translated["id"],
         "member_token": minted["token"],
     }
 
@@ -196,6 +206,12 @@ async def _gateway(sweep: Sweep, fake: FakeUpstream) -> None:
     fake.script(echo_key=True)
     await sweep.call(
         "POST", f"/api/v1/chats/{sweep.ids['chat_id']}/messages", member, json={"content": "hi"}
+    )
+    # Replacing a stored key: the audit log's before/after must not hold either secret.
+    await sweep.ok(
+        "PATCH",
+        f"/api/v1/providers/{sweep.ids['translated_id']}",
+        json={"api_key": KEYS["replaced"]},
     )
     # A web sign-in: the session cookie must be a session of its own, not the token.
     signed_in = await sweep.call("POST", "/api/v1/sessions", None, json={"token": member})
