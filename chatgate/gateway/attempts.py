@@ -427,6 +427,11 @@ async def _relay(
                 out = translator.feed(chunk)
                 if out:
                     yield out
+                if translator.ended:
+                    # The answer is complete; an upstream that keeps the connection open
+                    # after its end marker must not hold the client until the idle timeout
+                    # (the OpenAI SDK reads a stream to its end after [DONE]).
+                    break
             tail = translator.finish()
             if tail:
                 yield tail

@@ -32,6 +32,8 @@ IDLE_S = 0.4
 DRIP_S = 0.1
 DRIP_PARTS = 10
 TEN_MB = 10 * 1024 * 1024
+# Only a guard against a hang (a failure of the test, not a measurement).
+HANG_GUARD_S = 30.0
 # Reading this many chunks of a never-ending stream before the client gives up.
 CHUNKS_BEFORE_LEAVING = 5
 
@@ -239,6 +241,23 @@ async def test_a_stream_that_never_ends_stops_when_the_client_leaves(
         return await _attempts(env) == [(1, 200, "client_disconnected")]
 
     await eventually(recorded, what="the disconnect to be recorded")
+
+
+@pytest.mark.parametrize("family", ["openai", "anthropic"])
+async def test_a_stream_kept_open_after_its_end_marker_ends_for_the_client(
+    env: Env, fake: FakeUpstream, family: str
+) -> None:
+    # [DONE] (or Anthropic's message_stop) came, but the upstream keeps the connection
+    # alive with comments. The OpenAI SDK reads a stream to its end after [DONE]: without
+    # stopping there, the client would wait forever.
+    base_url = fake.url + ("/v1" if family == "openai" else "")
+    provider = await add_provider(env, family=family, base_url=base_url, api_key=KEY)
+    await add_model(env, provider_config_id=provider["id"], model="up", name="chat")
+    fake.script(text="all of it", endless=b": keep-alive\n\n", drip_s=DRIP_S)
+    async with asyncio.timeout(HANG_GUARD_S):
+        assert await _ask(env, stream=True) == "all of it"
+    await _connections_released(fake)
+    assert await _attempts(env) == [(1, 200, None)]
 
 
 # -- chats (POST a message) -------------------------------------------------------------

@@ -47,11 +47,15 @@ class StreamTranslator(Protocol):
     After the upstream body ends, call :meth:`finish` and write what it returns. Then, if
     ``finished_ok`` is false and ``ended_with_error`` is false, the stream was cut and the
     gateway appends its own error event (SPEC §9). When ``ended_with_error`` is true the
-    translator already emitted the one ``data: {"error": ...}`` event."""
+    translator already emitted the one ``data: {"error": ...}`` event. ``ended`` is true
+    once the upstream sent its protocol's explicit end marker (``[DONE]``,
+    ``message_stop``): nothing more belongs to the answer, so the gateway stops reading
+    instead of waiting for an upstream that keeps the connection open."""
 
     usage: Usage | None
     finished_ok: bool
     ended_with_error: bool
+    ended: bool
 
     def feed(self, chunk: bytes) -> bytes: ...
 
@@ -296,6 +300,7 @@ class TranslatingStream:
         self.usage: Usage | None = None
         self.finished_ok = False
         self.ended_with_error = False
+        self.ended = False  # set by protocols that have an end marker (Gemini has none)
 
     def feed(self, chunk: bytes) -> bytes:
         if self._closed:

@@ -130,7 +130,15 @@ def _is_error(events: bytes) -> bool:
 class RelayTranslator:
     """Forwards complete SSE events as they come; holds back only an unfinished event."""
 
-    __slots__ = ("_key", "_pending", "_strip_usage", "ended_with_error", "finished_ok", "usage")
+    __slots__ = (
+        "_key",
+        "_pending",
+        "_strip_usage",
+        "ended",
+        "ended_with_error",
+        "finished_ok",
+        "usage",
+    )
 
     def __init__(self, *, strip_usage: bool, api_key: str = "") -> None:
         self._strip_usage = strip_usage
@@ -139,6 +147,7 @@ class RelayTranslator:
         self.usage: Usage | None = None
         self.finished_ok = False
         self.ended_with_error = False
+        self.ended = False
 
     def feed(self, chunk: bytes) -> bytes:
         data = self._pending + chunk if self._pending else chunk
@@ -165,6 +174,7 @@ class RelayTranslator:
             events = self._take_usage(events)
         if not self.finished_ok and _is_done(events):
             self.finished_ok = True
+            self.ended = True
         if not self.ended_with_error and _is_error(events):
             self.ended_with_error = True
         if self._key and self._key in events:
