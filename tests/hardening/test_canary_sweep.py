@@ -263,6 +263,9 @@ async def _every_operation(sweep: Sweep) -> int:
             # Reads on real objects as the owner: the success path.
             if verb == "GET":
                 calls.append((verb, real_path, sweep.owner, None))
+                # Secrets a careless client put in the URL must not reach a log line.
+                query = f"?api_key={KEYS['rejected']}&access_token={member}"
+                calls.append((verb, real_path + query, sweep.owner, None))
             # Writes as the owner on unknown ids (nothing real is destroyed), carrying keys
             # in bodies the server must reject.
             for body in _bodies_with_rejected_keys():
