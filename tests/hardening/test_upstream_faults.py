@@ -24,13 +24,15 @@ from tests.support.gateway import USER_MESSAGE, usage_rows
 from tests.support.helpers import Env, add_model, add_provider, eventually
 
 KEY = "sk-faults-0123456789abcdef"
-# Small per-config timeouts, so every fault resolves quickly.
-FIRST_BYTE_S = 0.4
-IDLE_S = 0.4
-# A slow upstream: each gap (0.1 s) is well under the idle timeout, the whole answer (1 s)
-# well over it and over the first-byte timeout.
+# Small per-config timeouts where a test waits for one to fire; patient ones elsewhere, so
+# a busy machine cannot turn a healthy answer into a timeout.
+FAULT_TIMEOUT_S = 0.4  # first byte and idle
+PATIENT_S = 5.0
+# A slow upstream: each gap (0.1 s) is a tenth of the idle timeout, the whole answer
+# (1.2 s) longer than it and than the first-byte timeout.
 DRIP_S = 0.1
-DRIP_PARTS = 10
+DRIP_PARTS = 12
+DRIP_TIMEOUT_S = 1.0
 TEN_MB = 10 * 1024 * 1024
 # Only a guard against a hang (a failure of the test, not a measurement).
 HANG_GUARD_S = 30.0
@@ -38,15 +40,15 @@ HANG_GUARD_S = 30.0
 CHUNKS_BEFORE_LEAVING = 5
 
 
-async def _config(env: Env, fake: FakeUpstream) -> None:
+async def _config(env: Env, fake: FakeUpstream, timeout_s: float = PATIENT_S) -> None:
     provider = await add_provider(
         env,
         family="openai",
         name="faulty",
         base_url=fake.url + "/v1",
         api_key=KEY,
-        first_byte_timeout_s=FIRST_BYTE_S,
-        idle_timeout_s=IDLE_S,
+        first_byte_timeout_s=timeout_s,
+        idle_timeout_s=timeout_s,
     )
     await add_model(env, provider_config_id=provider["id"], model="gpt-up", name="chat")
 
@@ -101,7 +103,7 @@ async def _attempts(env: Env) -> list[tuple[int, int, str | None]]:
 async def test_an_upstream_silent_before_its_first_byte_is_a_504(
     env: Env, fake: FakeUpstream, stream: bool
 ) -> None:
-    await _config(env, fake)
+    await _config(env, fake, FAULT_TIMEOUT_S)
     fake.script(hold=_never())
     error = await _error(env, stream=stream)
     assert _code_and_status(error) == ("upstream_timeout", 504)
@@ -114,7 +116,7 @@ async def test_an_upstream_silent_before_its_first_byte_is_a_504(
 async def test_an_upstream_silent_mid_answer_ends_in_a_timeout(
     env: Env, fake: FakeUpstream, stream: bool
 ) -> None:
-    await _config(env, fake)
+    await _config(env, fake, FAULT_TIMEOUT_S)
     fake.script(text="one two three four five", body_parts=3, stall_after=1)
     error = await _error(env, stream=stream)
     # Whole answers fail with a 504; a stream already started ends with an error event.
@@ -197,7 +199,7 @@ async def test_a_slow_drip_under_the_idle_timeout_is_not_cut(
     env: Env, fake: FakeUpstream, stream: bool
 ) -> None:
     # chatgate has no overall limit on an answer (docs/reliability.md): only silence is.
-    await _config(env, fake)
+    await _config(env, fake, DRIP_TIMEOUT_S)
     words = " ".join(f"w{i}" for i in range(DRIP_PARTS))
     fake.script(text=words, body_parts=DRIP_PARTS, drip_s=DRIP_S)
     assert await _ask(env, stream=stream) == words
@@ -274,7 +276,7 @@ async def test_a_chat_reply_from_a_faulty_upstream_is_an_error_reply(
     model = await chat_model(env, fake.url)
     patched = await env.client.patch(
         f"/api/v1/providers/{model['provider_config_id']}",
-        json={"first_byte_timeout_s": FIRST_BYTE_S, "idle_timeout_s": IDLE_S},
+        json={"first_byte_timeout_s": FAULT_TIMEOUT_S, "idle_timeout_s": FAULT_TIMEOUT_S},
         headers=env.auth(env.owner_token),
     )
     assert patched.status_code == 200, patched.text
