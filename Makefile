@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # little under what the suite reaches, so a change that leaves new code untested fails.
 COVERAGE_FLOORS := resolve:98 gateway:92 upstream:91 crypto:94
 
-.PHONY: install run test lint typecheck pytest coverage-floors bench bench-replicas bench-workers clean
+.PHONY: install run test lint typecheck pytest coverage-floors bench bench-replicas bench-workers soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,13 @@ bench-replicas: install
 
 bench-workers: install
 	$(BIN)/python -m bench.workers
+
+# Not part of `make test`: two minutes of mixed traffic against a real server, reporting
+# latency, errors and RSS over time (docs/reliability.md). SOAK_SECONDS shortens it;
+# SOAK_ARGS passes options, e.g. SOAK_ARGS="--backend postgresql".
+SOAK_ARGS ?=
+soak: install
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage

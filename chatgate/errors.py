@@ -50,6 +50,14 @@ class BusyError(ApiError):
         super().__init__(503, "busy", "the database is busy, retry the request")
 
 
+class DatabaseUnavailableError(ApiError):
+    """The database cannot be reached (refused, reset, timed out). Nothing was changed
+    unless the transaction had committed; the client may retry once it is back."""
+
+    def __init__(self) -> None:
+        super().__init__(503, "database_unavailable", "the database cannot be reached, retry later")
+
+
 def uuid_or_404(raw: str, what: str) -> uuid.UUID:
     """A path id that is not a UUID names nothing: 404, exactly like an unknown id."""
     try:

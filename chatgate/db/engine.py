@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,13 +28,19 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.util import await_
 
 from chatgate.db import config_version, sqlite_functions
-from chatgate.errors import BusyError
+from chatgate.errors import BusyError, DatabaseUnavailableError
 
 T = TypeVar("T")
 
 MAX_TX_ATTEMPTS = 6
 # PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+# PostgreSQL: connection_exception (class 08), admin_shutdown, crash_shutdown,
+# cannot_connect_now.
+UNREACHABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+# asyncpg's default would wait 60 s for a connection; a request must fail long before.
+PG_CONNECT_TIMEOUT_S = 5.0
 
 QueryObserver = Callable[[float], None]
 _LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '5s'")
@@ -46,6 +52,23 @@ def _is_retryable(error: DBAPIError) -> bool:
     if sqlstate in RETRYABLE_SQLSTATES:
         return True
     return isinstance(error, OperationalError) and "database is locked" in str(orig)
+
+
+def _is_unreachable(error: BaseException) -> bool:
+    """The database could not be reached (as opposed to refusing a statement): connect
+    refused, reset or timed out, or the connection died under a statement."""
+    if isinstance(error, (OSError, TimeoutError)):
+        # asyncpg raises socket errors of its connect unwrapped.
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error, InterfaceError):
+        return True
+    orig = error.orig
+    if isinstance(orig, (OSError, TimeoutError)):
+        return True
+    sqlstate = str(getattr(orig, "sqlstate", None) or "")
+    return sqlstate.startswith("08") or sqlstate in UNREACHABLE_SQLSTATES
 
 
 def _sqlite_engine(url: str, *, begin: str, echo_observer: QueryObserver | None) -> AsyncEngine:
@@ -120,7 +143,11 @@ class Database:
             self.read_engine = _sqlite_engine(url, begin="DEFERRED", echo_observer=query_observer)
         else:
             self.engine = create_async_engine(
-                url, pool_size=10, max_overflow=20, pool_pre_ping=True
+                url,
+                pool_size=10,
+                max_overflow=20,
+                pool_pre_ping=True,
+                connect_args={"timeout": PG_CONNECT_TIMEOUT_S},
             )
             _observe(self.engine, query_observer)
             self.read_engine = self.engine
@@ -164,7 +191,13 @@ class Database:
                     for listener in self.write_listeners:
                         listener()
                 return result
-            except DBAPIError as error:
+            except (DBAPIError, OSError, TimeoutError) as error:
+                if _is_unreachable(error):
+                    # Fail now with a clear 503: retrying against a database that is down
+                    # only makes the request hang.
+                    raise DatabaseUnavailableError() from None
+                if not isinstance(error, DBAPIError):
+                    raise
                 if not _is_retryable(error) or attempt == MAX_TX_ATTEMPTS - 1:
                     if _is_retryable(error):
                         raise BusyError() from None
@@ -174,8 +207,13 @@ class Database:
 
     async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run ``work`` in one read-only transaction (a consistent view, no locks taken)."""
-        async with self._reader() as session, session.begin():
-            return await work(session)
+        try:
+            async with self._reader() as session, session.begin():
+                return await work(session)
+        except (DBAPIError, OSError, TimeoutError) as error:
+            if _is_unreachable(error):
+                raise DatabaseUnavailableError() from None
+            raise
 
     async def dispose(self) -> None:
         await self.engine.dispose()

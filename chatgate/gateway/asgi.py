@@ -15,6 +15,7 @@ import orjson
 from starlette.types import Message, Receive, Scope, Send
 
 from chatgate.authz import Permission
+from chatgate.errors import DatabaseUnavailableError
 from chatgate.gateway.body import parse_chat_request
 from chatgate.gateway.errors import GatewayError
 from chatgate.gateway.replies import JsonReply, StreamReply
@@ -117,6 +118,13 @@ class GatewayEndpoint:
         except (ClientGone, asyncio.CancelledError):
             # The client left; the upstream exchange was closed on the way out.
             return
+        except DatabaseUnavailableError as error:
+            # A snapshot that had to be reloaded (after a change) while the database is
+            # away: a clear 503, not a bug. A warm, current snapshot never gets here.
+            log.warning("gateway: the database cannot be reached to reload the snapshot")
+            if not started:
+                failure = GatewayError(error.status, error.code, error.message)
+                await _send_error(send, failure, self.gateway)
         except Exception as error:
             # A bug of ours: answer in OpenAI's shape, with the type only in the log (an
             # exception's text could carry request data).

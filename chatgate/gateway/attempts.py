@@ -33,6 +33,7 @@ from chatgate.upstream.adapters.base import (
     StreamTranslator,
     Target,
     extract_error_message,
+    redact_body,
 )
 from chatgate.upstream.errors import (
     UnsupportedParameter,
@@ -288,6 +289,7 @@ class AttemptLoop:
             await stack.aclose()
         try:
             out = self.adapter.translate_response(status, raw, public_model=self.model.name)
+            out = redact_body(out, plan.api_key)
             usage = self.adapter.parse_usage(raw)
         except UpstreamError:
             record.done(status, "protocol")
@@ -425,6 +427,11 @@ async def _relay(
                 out = translator.feed(chunk)
                 if out:
                     yield out
+                if translator.ended:
+                    # The answer is complete; an upstream that keeps the connection open
+                    # after its end marker must not hold the client until the idle timeout
+                    # (the OpenAI SDK reads a stream to its end after [DONE]).
+                    break
             tail = translator.finish()
             if tail:
                 yield tail

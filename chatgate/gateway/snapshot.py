@@ -198,10 +198,17 @@ class SnapshotHolder:
         return snapshot
 
     async def get(self) -> Snapshot:
+        """A snapshot that includes every change made before this call (a request sees
+        the writes that preceded it)."""
+        wanted = self._generation
         current = self._current
-        if current is not None and self._loaded_generation == self._generation:
+        if current is not None and self._loaded_generation >= wanted:
             return current
         async with self._lock:
-            if self._current is not None and self._loaded_generation == self._generation:
+            # A load that finished while this request waited for the lock may already
+            # include everything it needs: then it serves, instead of one more load per
+            # waiting request while writes keep coming (soak: on PostgreSQL, 8 writes/s
+            # pushed the gateway's p50 to ~0.5 s).
+            if self._current is not None and self._loaded_generation >= wanted:
                 return self._current
             return await self._load()

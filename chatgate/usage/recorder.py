@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatgate.db.engine import Database
+from chatgate.errors import DatabaseUnavailableError
 from chatgate.ids import new_id
 from chatgate.store.usage import insert_usage_rows
 from chatgate.usage.rollup import RequestMemory, RollupKey, Tally, tally_rows
@@ -60,14 +61,20 @@ class UsageRecorder:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # One flush at a time: a caller that flushes while the background task is writing
+        # waits for that write, so "flushed" means every row recorded so far is stored.
+        self._flushing = asyncio.Lock()
         self.dropped = 0
         self.written = 0
         self._on_drop = on_drop
         # A request's attempts all pass through this recorder (one process serves it).
         self._requests = RequestMemory()
+        # Tallied batches the database has not taken yet (an outage), oldest first.
+        self._unwritten: deque[tuple[list[UsageRow], dict[RollupKey, Tally]]] = deque()
+        self._unwritten_rows = 0
 
     def record(self, row: UsageRow) -> None:
-        if len(self._queue) >= self._limit:
+        if len(self._queue) + self._unwritten_rows >= self._limit:
             self.dropped += 1
             if self._on_drop is not None:
                 self._on_drop()
@@ -90,11 +97,20 @@ class UsageRecorder:
         await self.flush()
 
     async def flush(self) -> None:
+        async with self._flushing:
+            await self._write_queued()
+
+    async def _write_queued(self) -> None:
+        # Rows are tallied once, when they leave the queue, in the order they were recorded
+        # (a request counts once per group: ``RequestMemory``). A batch the database could
+        # not take keeps its rows and tallies, and is written first by the next flush.
         while self._queue:
             batch = [self._queue.popleft() for _ in range(min(FLUSH_BATCH, len(self._queue)))]
+            self._unwritten.append((batch, await self._tally(batch)))
+            self._unwritten_rows += len(batch)
+        while self._unwritten:
+            batch, tallies = self._unwritten[0]
             rows = [{"id": new_id(), **row._asdict()} for row in batch]
-            # Tallied once, outside the transaction: a retried write adds the same counts.
-            tallies = await self._tally(batch)
 
             async def write(
                 session: AsyncSession, rows: list[dict[str, object]] = rows, tallies: Any = tallies
@@ -105,8 +121,14 @@ class UsageRecorder:
             try:
                 await self._db.write(write, notify=False)
                 self.written += len(rows)
+            except DatabaseUnavailableError:
+                # An outage loses no usage while the queue has room: the batch stays.
+                log.warning("usage flush: the database cannot be reached; %d rows kept", len(batch))
+                return
             except Exception as error:  # keep serving; the rows are lost, say so
                 log.error("usage flush failed (%s); %d rows lost", type(error).__name__, len(rows))
+            self._unwritten.popleft()
+            self._unwritten_rows -= len(batch)
 
     async def _tally(self, batch: list[UsageRow]) -> dict[RollupKey, Tally]:
         """The batch's rollup deltas, a slice at a time: the event loop also serves the

@@ -15,11 +15,17 @@ every other path a 404, as on a server whose API lives under ``/v1``. Timing fau
 never by sleeps: ``hold`` delays the response head until set, ``stall_after`` stops a
 body after K chunks until ``release`` is set, ``drop_after`` aborts the connection after
 K chunks. A client disconnect cancels the handler and sets ``fake.disconnected``.
+Harsher faults: ``reset`` aborts the connection before any response head, ``drip_s``
+paces body chunks (a slow upstream), ``endless`` repeats a piece after the body forever
+(a response that never ends), ``echo_key`` puts the key it received into its answer (a
+careless upstream, for redaction tests). ``fake.open_connections`` counts the sockets the fake holds
+open, so a test can check that the gateway let go of its connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections import deque
 from dataclasses import dataclass, field
@@ -61,6 +67,10 @@ class Script:
     drop_after: int | None = None  # after K body chunks, abort the connection
     write_size: int | None = None  # split each chunk into writes of this many bytes
     body_parts: int = 1  # non-streaming body is sent as this many chunks
+    reset: bool = False  # abort the connection before sending any response head
+    drip_s: float = 0.0  # pause before each body chunk after the first (a slow upstream)
+    endless: bytes | None = None  # after the body, send this piece again and again, forever
+    echo_key: bool = False  # append the key the request carried to `text` and `error_message`
     times: int = 1
 
 
@@ -134,6 +144,13 @@ class FakeUpstream:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    @property
+    def open_connections(self) -> int:
+        """Client connections the fake currently holds open (idle keep-alive ones too)."""
+        if self._runner is None or self._runner.server is None:
+            return 0
+        return len(self._runner.server.connections)
+
     # -- scripting -----------------------------------------------------------------------
 
     def script(self, script: Script | None = None, **fields: Any) -> Script:
@@ -193,6 +210,15 @@ class FakeUpstream:
     ) -> web.StreamResponse:
         if script.hold is not None:
             await script.hold.wait()
+        if script.reset:
+            assert request.transport is not None
+            request.transport.abort()
+            return web.Response()  # never sent: the connection is gone
+        if script.echo_key:
+            key = record.api_key or ""
+            script = dataclasses.replace(
+                script, text=f"{script.text} {key}", error_message=f"{script.error_message} {key}"
+            )
         protocol = _protocol_of(record.path)
         headers = dict(script.headers)
         if script.retry_after is not None:
@@ -231,7 +257,7 @@ class FakeUpstream:
     ) -> web.StreamResponse:
         response = web.StreamResponse(status=script.status, headers=headers)
         response.content_type = content_type
-        if length is not None:
+        if length is not None and script.endless is None:
             response.content_length = length
         await response.prepare(request)
         for index, chunk in enumerate(chunks):
@@ -241,9 +267,15 @@ class FakeUpstream:
                 return response
             if script.stall_after == index:
                 await script.release.wait()
+            if script.drip_s and index:
+                await asyncio.sleep(script.drip_s)
             size = script.write_size or len(chunk) or 1
             for start in range(0, len(chunk), size):
                 await response.write(chunk[start : start + size])
+        while script.endless is not None:
+            if script.drip_s:
+                await asyncio.sleep(script.drip_s)
+            await response.write(script.endless)
         await response.write_eof()
         return response
 

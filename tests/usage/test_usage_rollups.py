@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatgate.db.engine import Database
 from chatgate.ids import new_id
 from chatgate.store import settings as settings_store
 from chatgate.store.usage import insert_usage_rows
@@ -22,6 +23,7 @@ from chatgate.usage.recorder import UsageRecorder, UsageRow
 from chatgate.usage.rollups import ROLLUPS_FROM_SETTING, rebuild_rollups
 from tests.support.helpers import Env, add_model, add_provider, gather_all
 from tests.support.providers import pg_only
+from tests.support.tcp_proxy import TcpProxy
 
 T0 = datetime(2026, 10, 5, 0, 0, tzinfo=UTC)
 REQUESTS = 400
@@ -270,4 +272,35 @@ async def test_recorders_of_several_processes_flushing_at_once_keep_rollups_exac
     for group_by in ("model", "user", "day"):
         assert_matches(
             await answered(env, group_by, None, None), expected(world.rows, group_by, None, None)
+        )
+
+
+@pg_only
+async def test_rows_kept_through_a_database_outage_are_counted_once_when_written(
+    env: Env,
+) -> None:
+    """A flush the database cannot take keeps its rows and their tallies; the next flush
+    writes them as they were, so a request still counts once in every grouping."""
+    world = await build(env)
+    half = len(world.rows) // 2
+    async with TcpProxy("127.0.0.1", 5432) as proxy:
+        proxied = Database(env.runtime.settings.database_url.replace(":5432/", f":{proxy.port}/"))
+        try:
+            recorder = UsageRecorder(proxied)
+            for row in world.rows[:half]:
+                recorder.record(row)
+            proxy.cut()
+            await recorder.flush()  # refused: kept
+            assert recorder.written == 0
+            for row in world.rows[half:]:
+                recorder.record(row)
+            proxy.restore()
+            await recorder.flush()
+            assert recorder.written == len(world.rows)
+        finally:
+            await proxied.dispose()
+    for group_by in ("model", "user", "provider_config", "key", "day"):
+        assert_matches(
+            await answered(env, group_by, SINCE, UNTIL),
+            expected(world.rows, group_by, SINCE, UNTIL),
         )

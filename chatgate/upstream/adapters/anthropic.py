@@ -312,6 +312,7 @@ class AnthropicStream(TranslatingStream):
             return self._role() + self._writer.delta({}, _finish_reason(stop_reason))
         if kind == "message_stop":
             self.finished_ok = True
+            self.ended = True
             return b""
         if kind == "error":
             return self._fail_with_error(event.get("error"))

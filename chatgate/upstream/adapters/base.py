@@ -47,11 +47,15 @@ class StreamTranslator(Protocol):
     After the upstream body ends, call :meth:`finish` and write what it returns. Then, if
     ``finished_ok`` is false and ``ended_with_error`` is false, the stream was cut and the
     gateway appends its own error event (SPEC §9). When ``ended_with_error`` is true the
-    translator already emitted the one ``data: {"error": ...}`` event."""
+    translator already emitted the one ``data: {"error": ...}`` event. ``ended`` is true
+    once the upstream sent its protocol's explicit end marker (``[DONE]``,
+    ``message_stop``): nothing more belongs to the answer, so the gateway stops reading
+    instead of waiting for an upstream that keeps the connection open."""
 
     usage: Usage | None
     finished_ok: bool
     ended_with_error: bool
+    ended: bool
 
     def feed(self, chunk: bytes) -> bytes: ...
 
@@ -79,7 +83,9 @@ class Adapter(Protocol):
         ...
 
     def parse_usage(self, body: bytes) -> Usage | None:
-        """Token counts from a 2xx non-streaming upstream body (the family's own shape)."""
+        """Token counts from a 2xx non-streaming upstream body (the family's own shape).
+        Families that relay the body unparsed raise :class:`UpstreamProtocolError` here
+        when it is not a JSON object."""
         ...
 
     def stream_translator(
@@ -110,6 +116,16 @@ def extract_error_message(status: int, body: bytes, api_key: str) -> str:
     if not isinstance(message, str) or not message.strip():
         return fallback
     return redact_and_cap(message, api_key)
+
+
+def redact_body(body: bytes, api_key: str) -> bytes:
+    """``body`` with every occurrence of the attempt's key replaced: an upstream that
+    echoes the key it received (in an answer's text, say) must not hand it to the client
+    or to storage. One substring search when there is nothing to replace."""
+    if not api_key:
+        return body
+    key = api_key.encode()
+    return body.replace(key, REDACTED.encode()) if key in body else body
 
 
 def redact_and_cap(message: str, api_key: str) -> str:
@@ -284,16 +300,19 @@ class TranslatingStream:
         self.usage: Usage | None = None
         self.finished_ok = False
         self.ended_with_error = False
+        self.ended = False  # set by protocols that have an end marker (Gemini has none)
 
     def feed(self, chunk: bytes) -> bytes:
         if self._closed:
             return b""
-        return self._handle(self._decoder.feed(chunk))
+        # Translated text is re-encoded, so the key is looked for in what goes out: an
+        # upstream that echoes the key in its answer must not hand it to the client.
+        return redact_body(self._handle(self._decoder.feed(chunk)), self._api_key)
 
     def finish(self) -> bytes:
         if self._closed:
             return b""
-        out = self._handle(self._decoder.flush())
+        out = redact_body(self._handle(self._decoder.flush()), self._api_key)
         if self._closed or not self.finished_ok:
             return out
         self._closed = True
@@ -301,7 +320,7 @@ class TranslatingStream:
         if self._wants_usage and self.usage is not None:
             tail.append(self._writer.usage(self.usage))
         tail.append(DONE_EVENT)
-        return b"".join(tail)
+        return redact_body(b"".join(tail), self._api_key)
 
     def _handle(self, events: list[tuple[str, bytes]]) -> bytes:
         raise NotImplementedError

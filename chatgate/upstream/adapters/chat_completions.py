@@ -18,10 +18,10 @@ from chatgate.upstream.adapters.base import (
     Target,
     Usage,
     get_request,
+    load_json_object,
     loads_or_none,
     post_json,
     usage_from_openai,
-    usage_in_body,
 )
 from chatgate.upstream.http import HttpRequest
 from chatgate.upstream.sse import last_event_end, split_events
@@ -80,7 +80,9 @@ class ChatCompletionsAdapter:
         return body
 
     def parse_usage(self, body: bytes) -> Usage | None:
-        return usage_in_body(body, "usage", usage_from_openai)
+        # The body is relayed unparsed, so this one parse is also what stops a 2xx that is
+        # not a JSON object from reaching the client as a "successful" answer (502 instead).
+        return usage_from_openai(load_json_object(body, self.family).get("usage"))
 
     def stream_translator(
         self, *, public_model: str, client_wants_usage: bool, api_key: str = ""
@@ -128,7 +130,15 @@ def _is_error(events: bytes) -> bool:
 class RelayTranslator:
     """Forwards complete SSE events as they come; holds back only an unfinished event."""
 
-    __slots__ = ("_key", "_pending", "_strip_usage", "ended_with_error", "finished_ok", "usage")
+    __slots__ = (
+        "_key",
+        "_pending",
+        "_strip_usage",
+        "ended",
+        "ended_with_error",
+        "finished_ok",
+        "usage",
+    )
 
     def __init__(self, *, strip_usage: bool, api_key: str = "") -> None:
         self._strip_usage = strip_usage
@@ -137,6 +147,7 @@ class RelayTranslator:
         self.usage: Usage | None = None
         self.finished_ok = False
         self.ended_with_error = False
+        self.ended = False
 
     def feed(self, chunk: bytes) -> bytes:
         data = self._pending + chunk if self._pending else chunk
@@ -163,6 +174,7 @@ class RelayTranslator:
             events = self._take_usage(events)
         if not self.finished_ok and _is_done(events):
             self.finished_ok = True
+            self.ended = True
         if not self.ended_with_error and _is_error(events):
             self.ended_with_error = True
         if self._key and self._key in events:
