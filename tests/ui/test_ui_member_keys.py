@@ -15,7 +15,7 @@ MEMBER_KEY = "sk-member-own-key-0123456789wxyz"
 async def availability(page: Page, model: str) -> str:
     await page.get_by_role("link", name="Models", exact=True).click()
     await page.wait_for_url("**/ui/models")
-    return await page.locator(f"tr[data-model='{model}'] td").nth(3).inner_text()
+    return await page.locator(f"tr[data-model='{model}'] td").nth(3).locator(".badge").inner_text()
 
 
 async def test_a_member_stores_a_key_and_the_model_becomes_available(
