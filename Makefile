@@ -31,16 +31,19 @@ typecheck: install
 # COVERAGE=0 skips measuring (and the floors) for a quicker local run.
 COVERAGE ?= 1
 
-# Two workers: the suite spends much of its time waiting on servers and subprocesses, and
-# each worker has its own databases (PYTEST_XDIST=-n0 runs it in one process).
-PYTEST_XDIST ?= -n 2
+# Four workers on two cores: the suite spends much of its time waiting on servers,
+# subprocesses and the browser, and each worker has its own databases (PYTEST_XDIST=-n0
+# runs it in one process).
+PYTEST_XDIST ?= -n 4
+# The slowest tests are listed after every run, to see where the time goes.
+PYTEST_REPORT := --durations=25
 
 pytest: install
 ifeq ($(COVERAGE),1)
-	$(BIN)/pytest -q $(PYTEST_XDIST) --cov --cov-report=
+	$(BIN)/pytest -q $(PYTEST_XDIST) $(PYTEST_REPORT) --cov --cov-report=
 	$(MAKE) --no-print-directory coverage-floors
 else
-	$(BIN)/pytest -q $(PYTEST_XDIST)
+	$(BIN)/pytest -q $(PYTEST_XDIST) $(PYTEST_REPORT)
 endif
 
 coverage-floors: install
